@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { cacheDir } from './paths.js';
+import { createProgress } from './progress.js';
+import { launchSandbox } from './index.js';
+import { loadTopologyFile } from './topology.js';
+
+/**
+ * `npm start`: the embedded default. Brings up the sandbox with a persistent store, prints where everything
+ * is, and stays up until Ctrl-C. BARISTA_TOPOLOGY names a topology file; BARISTA_TEMPORAL_PORT fixes the port.
+ */
+async function run(): Promise<void> {
+  const progress = createProgress();
+  const topology = process.env.BARISTA_TOPOLOGY ? await loadTopologyFile(process.env.BARISTA_TOPOLOGY) : undefined;
+  const started = Date.now();
+  const launched = await launchSandbox({
+    ...(topology ? { topology } : {}),
+    runDir: path.join(cacheDir(), 'run', 'default'),
+    persistent: true,
+    ...(process.env.BARISTA_TEMPORAL_PORT ? { temporalPort: Number(process.env.BARISTA_TEMPORAL_PORT) } : {}),
+    temporalUiPort: process.env.BARISTA_TEMPORAL_UI_PORT ? Number(process.env.BARISTA_TEMPORAL_UI_PORT) : undefined,
+    progress,
+  });
+  const info = launched.sandbox.info();
+  const lines = [
+    '',
+    `Barista sandbox is up (${((Date.now() - started) / 1000).toFixed(1)}s).`,
+    `  Temporal:   ${info.temporalAddress} (namespace ${info.temporalNamespace})${info.temporalUiUrl ? `, UI ${info.temporalUiUrl}` : ''}`,
+    `  kubeconfig: ${info.kubeconfig}`,
+    ...info.clusters.map((c) => `    context ${c.name}: ${c.server}  tenant ${c.tenant}/${c.workspace}  cells ${c.cells.join(', ')}`),
+    `  control:    ${info.controlUrl} (token in ${path.join(info.runDir, 'control.token')})`,
+    `  logs:       ${path.join(info.runDir, 'logs')} and ${path.join(info.runDir, 'clusters')}`,
+    '',
+    `Try: KUBECONFIG=${info.kubeconfig} kubectl --context ${info.clusters[0]?.name} get nodes`,
+    `     temporal workflow list --address ${info.temporalAddress}`,
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    progress.info(`${signal}: stopping the sandbox`);
+    void launched.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+run().catch((err: unknown) => {
+  process.stderr.write(`[barista] start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

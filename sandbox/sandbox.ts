@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ControlPlane, type ClusterEndpoint } from './control-plane.js';
+import { SandboxError } from './errors.js';
+import { Etcd } from './etcd.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { Faults } from './kubelet/faults.js';
+import { SimulatedKubelet } from './kubelet/kubelet.js';
+import { createLogger } from './logger.js';
+import { cacheDir } from './paths.js';
+import { choosePort, freePort } from './process/ports.js';
+import { type Progress, silentProgress } from './progress.js';
+import { DEFAULT_TOPOLOGY, parseTopology, type Topology, type TopologyInput } from './topology.js';
+import { TemporalServer } from './temporal-server.js';
+
+export interface SandboxOptions {
+  /** Clusters, cells, tenants; validated. Default: 2 clusters × 2 cells. */
+  topology?: TopologyInput;
+  /** Where state, logs and the kubeconfig go. Default: a fresh directory under the cache, removed on stop. */
+  runDir?: string;
+  /** Keep Temporal's store and etcd's data in runDir across restarts (what `npm start` uses). */
+  persistent?: boolean;
+  temporalPort?: number;
+  /** Serve the Temporal Web UI on this port (otherwise headless). */
+  temporalUiPort?: number;
+  temporalNamespace?: string;
+  progress?: Progress;
+  logger?: Logger;
+}
+
+/** Everything a client of the sandbox needs, as written to `<runDir>/sandbox.json`. */
+export interface SandboxInfo {
+  runDir: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiUrl?: string;
+  kubeconfig: string;
+  clusters: { name: string; server: string; tenant: string; workspace: string; cells: string[] }[];
+  controlUrl?: string;
+}
+
+/**
+ * The local substrate: a real Temporal dev server, one etcd, and per cluster a real kube-apiserver and
+ * kube-controller-manager with a simulated kubelet for its cells. One API for tests, `npm start` and benches.
+ */
+export class Sandbox {
+  readonly faults = new Faults();
+  private readonly planes = new Map<string, ControlPlane>();
+  private readonly kubelets = new Map<string, SimulatedKubelet>();
+  private etcd: Etcd | undefined;
+  private temporal: TemporalServer | undefined;
+  private ownsRunDir = false;
+  controlUrl: string | undefined;
+
+  private constructor(
+    readonly topology: Topology,
+    readonly runDir: string,
+    private readonly opts: SandboxOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts everything; if any part fails, stops what was started and rethrows. */
+  static async start(opts: SandboxOptions = {}): Promise<Sandbox> {
+    const topology = parseTopology(opts.topology ?? DEFAULT_TOPOLOGY);
+    const runDir = opts.runDir ?? (await mkdtemp(path.join(await ensureDir(path.join(cacheDir(), 'run')), 'sandbox-')));
+    const sandbox = new Sandbox(topology, runDir, opts, opts.logger ?? createLogger('sandbox'));
+    sandbox.ownsRunDir = opts.runDir === undefined;
+    try {
+      await sandbox.boot(opts.progress ?? silentProgress);
+      return sandbox;
+    } catch (err) {
+      await sandbox.stop();
+      throw err;
+    }
+  }
+
+  get temporalAddress(): string {
+    return this.temporal!.address;
+  }
+
+  get kubeconfigPath(): string {
+    return path.join(this.runDir, 'kubeconfig');
+  }
+
+  get clusterNames(): string[] {
+    return this.topology.clusters.map((c) => c.name);
+  }
+
+  /** A KubeConfig for one cluster (its context selected). */
+  kubeConfig(cluster: string): KubeConfig {
+    this.plane(cluster);
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    kc.setCurrentContext(cluster);
+    return kc;
+  }
+
+  info(): SandboxInfo {
+    return {
+      runDir: this.runDir,
+      temporalAddress: this.temporalAddress,
+      temporalNamespace: this.opts.temporalNamespace ?? 'default',
+      ...(this.opts.temporalUiPort ? { temporalUiUrl: `http://127.0.0.1:${this.opts.temporalUiPort}` } : {}),
+      kubeconfig: this.kubeconfigPath,
+      clusters: this.topology.clusters.map((c) => ({
+        name: c.name,
+        server: this.plane(c.name).server,
+        tenant: c.tenant,
+        workspace: c.workspace,
+        cells: c.cells.map((cell) => cell.name),
+      })),
+      ...(this.controlUrl ? { controlUrl: this.controlUrl } : {}),
+    };
+  }
+
+  /** Stops a cluster's API server and controller manager: the cluster becomes unreachable. */
+  async stopCluster(name: string): Promise<void> {
+    await this.plane(name).stop();
+  }
+
+  /** Starts a stopped cluster again on the same address with the same credentials and data. */
+  async startCluster(name: string): Promise<void> {
+    await this.plane(name).start();
+    this.kubelets.get(name)?.resync();
+  }
+
+  clusterRunning(name: string): boolean {
+    return this.plane(name).running;
+  }
+
+  setImageBad(image: string, bad = true): void {
+    this.faults.setImageBad(image, bad);
+  }
+
+  setNodeUp(node: string, up: boolean): void {
+    if (![...this.kubelets.values()].some((k) => k.nodes.some((n) => n.name === node)))
+      throw new SandboxError('UNKNOWN_TARGET', `unknown node "${node}"; nodes are named <cell>-n<i>`, { node });
+    this.faults.setNodeUp(node, up);
+  }
+
+  setStartLatency(cluster: string, ms: number): void {
+    this.plane(cluster);
+    this.kubelets.get(cluster)?.setStartLatency(ms);
+  }
+
+  /** Prometheus metrics of one cluster's API server. */
+  apiServerMetrics(cluster: string): Promise<string> {
+    return this.plane(cluster).metrics();
+  }
+
+  /** Pids of every process the sandbox runs (for benches measuring memory). */
+  pids(): number[] {
+    const procs = [
+      this.etcd?.process,
+      this.temporal?.process,
+      ...[...this.planes.values()].flatMap((p) => [p.apiServer, p.controllerManager]),
+    ];
+    return procs.map((p) => p?.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
+  /** Stops everything, in reverse order; safe to call twice and after a failed start. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.kubelets.values()].map((k) => k.stop().catch(() => undefined)));
+    this.kubelets.clear();
+    await Promise.all([...this.planes.values()].map((p) => p.stop()));
+    await Promise.all([this.etcd?.stop(), this.temporal?.stop()]);
+    if (this.ownsRunDir && !this.opts.persistent) await rm(this.runDir, { recursive: true, force: true });
+  }
+
+  private plane(name: string): ControlPlane {
+    const plane = this.planes.get(name);
+    if (!plane)
+      throw new SandboxError('UNKNOWN_TARGET', `unknown cluster "${name}"; clusters: ${this.clusterNames.join(', ')}`, { cluster: name });
+    return plane;
+  }
+
+  private async boot(progress: Progress): Promise<void> {
+    const logDir = await ensureDir(path.join(this.runDir, 'logs'));
+    const persistent = this.opts.persistent ?? false;
+    const dataDir = persistent ? path.join(this.runDir, 'data') : path.join(this.runDir, 'tmp-data');
+    if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    await ensureDir(dataDir);
+    const temporalPort = await choosePort(this.opts.temporalPort, 'the Temporal server');
+    if (this.opts.temporalUiPort !== undefined) await choosePort(this.opts.temporalUiPort, 'the Temporal Web UI');
+    this.etcd = new Etcd({ dataDir: path.join(dataDir, 'etcd'), logDir, clientPort: await freePort(), peerPort: await freePort() });
+    this.temporal = new TemporalServer({
+      port: temporalPort,
+      ...(this.opts.temporalUiPort !== undefined ? { uiPort: this.opts.temporalUiPort } : {}),
+      logDir,
+      ...(persistent ? { dbFile: path.join(dataDir, 'temporal.sqlite') } : {}),
+      namespace: this.opts.temporalNamespace ?? 'default',
+    });
+    await Promise.all([
+      progress.step('starting etcd', () => this.etcd!.start()),
+      progress.step(`starting Temporal dev server on 127.0.0.1:${temporalPort}`, () => this.temporal!.start()),
+    ]);
+    for (const cluster of this.topology.clusters) {
+      const port = await choosePort(cluster.apiServerPort, `the API server of cluster ${cluster.name}`);
+      const dir = await ensureDir(path.join(this.runDir, 'clusters', cluster.name));
+      this.planes.set(cluster.name, new ControlPlane({ name: cluster.name, dir, etcdUrl: this.etcd.url, port }));
+    }
+    const endpoints: ClusterEndpoint[] = await Promise.all(
+      this.topology.clusters.map((c) => progress.step(`starting control plane of cluster ${c.name}`, () => this.plane(c.name).start())),
+    );
+    await writeKubeconfig(this.kubeconfigPath, endpoints);
+    await progress.step('registering simulated nodes and kubelets', async () => {
+      await Promise.all(
+        this.topology.clusters.map(async (cluster, index) => {
+          const kubelet = new SimulatedKubelet({
+            cluster,
+            clusterIndex: index,
+            kubeConfig: this.kubeConfig(cluster.name),
+            faults: this.faults,
+            logger: this.logger.child({ cluster: cluster.name }),
+          });
+          this.kubelets.set(cluster.name, kubelet);
+          await kubelet.start();
+        }),
+      );
+    });
+    await this.writeInfo();
+  }
+
+  async writeInfo(): Promise<string> {
+    const file = path.join(this.runDir, 'sandbox.json');
+    await writeFile(file, JSON.stringify(this.info(), null, 2), { mode: 0o600 });
+    return file;
+  }
+}
+
+async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+export function randomToken(): string {
+  return randomBytes(24).toString('hex');
+}
