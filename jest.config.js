@@ -1,7 +1,30 @@
-/** @type {import('jest').Config} */
-export default {
+/**
+ * Two projects: `unit` (pure domain logic, no I/O) and `integration` (real Temporal server and real
+ * kube-apiservers from the sandbox, started once by the global setup and shared by every test file).
+ */
+const ts = { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] };
+const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  transform: ts,
+  // sources import './x.js' (ESM style); jest resolves them to the .ts files
+  moduleNameMapper: { '^(\.{1,2}/.*)\.js$': '$1' },
+};
+
+/** @type {import('jest').Config} */
+export default {
+  maxWorkers: 2,
+  testTimeout: 180_000, // integration tests drive real control planes; unit tests finish long before
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/scenario/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.js',
+      globalTeardown: '<rootDir>/test/support/global-teardown.js',
+      setupFiles: ['<rootDir>/test/support/quiet-temporal.ts'],
+      slowTestThreshold: 60,
+    },
+  ],
 };
