@@ -64,7 +64,11 @@ test('an in-place image patch restarts the container with the new image and keep
   const { core, namespace } = await createStatefulSet(kc, 'rz00a', 'registry.local/web:1.0');
   const [before] = (await eventually('3 ready pods', () => readyPods(core, namespace, 3))) as [V1Pod];
   const name = before.metadata!.name!;
-  await core.patchNamespacedPod({ name, namespace, body: [{ op: 'replace', path: '/spec/containers/0/image', value: 'registry.local/web:2.0' }] });
+  await core.patchNamespacedPod({
+    name,
+    namespace,
+    body: [{ op: 'replace', path: '/spec/containers/0/image', value: 'registry.local/web:2.0' }],
+  });
   const after = await eventually('the pod to run 2.0 and be ready', async () => {
     const pod = await core.readNamespacedPod({ name, namespace });
     const cs = containerOf(pod);
