@@ -8,7 +8,7 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: ts,
   // sources import './x.js' (ESM style); jest resolves them to the .ts files
-  moduleNameMapper: { '^(\.{1,2}/.*)\.js$': '$1' },
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 
 /** @type {import('jest').Config} */
