@@ -23,7 +23,9 @@ function run(cmd, args, what) {
 const installed = path.join(root, 'node_modules', '.package-lock.json');
 const lock = path.join(root, 'package-lock.json');
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], 'installing npm dependencies (npm ci)');
+  // `npm install --no-save` follows the lockfile exactly like `npm ci` would; npm 11 refuses `npm ci` when the
+  // lockfile omits optional packages of other platforms, which npm 11 itself leaves out of it.
+  run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error'], 'installing npm dependencies');
 }
 run(
   process.execPath,
