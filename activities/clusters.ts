@@ -1,0 +1,43 @@
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureTypes } from '../domain/failures.js';
+
+export interface ClusterClient {
+  name: string;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+}
+
+/**
+ * The clusters Barista may change: one kubeconfig, one context per cluster, named after the cluster.
+ * The worker builds it from its configuration; tests hand in the sandbox's kubeconfig.
+ */
+export class Clusters {
+  private readonly clients = new Map<string, ClusterClient>();
+
+  constructor(kubeconfigFile: string) {
+    const base = new KubeConfig();
+    base.loadFromFile(kubeconfigFile);
+    for (const context of base.getContexts()) {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigFile);
+      kc.setCurrentContext(context.name);
+      this.clients.set(context.name, { name: context.name, kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) });
+    }
+  }
+
+  names(): string[] {
+    return [...this.clients.keys()];
+  }
+
+  get(name: string): ClusterClient {
+    const client = this.clients.get(name);
+    if (!client)
+      throw ApplicationFailure.nonRetryable(
+        `cluster "${name}" is not configured for this worker (known: ${this.names().join(', ')})`,
+        FailureTypes.unknownCluster,
+      );
+    return client;
+  }
+}

@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import { createAwaitGroupStable } from './await-group-stable.js';
+import type { Clusters } from './clusters.js';
+import { createEnsurePodReleased } from './ensure-pod-released.js';
+import { createEnsureWorkload } from './ensure-workload.js';
+import { createResolveCells } from './resolve-cells.js';
+
+export { Clusters } from './clusters.js';
+export { LABELS, TRAFFIC_READY, FIELD_MANAGER } from './labels.js';
+
+export interface ActivityDeps {
+  clusters: Clusters;
+  logger: Logger;
+}
+
+/** Every activity Barista's workflows call, built from their dependencies (real clients, a logger). */
+export function createActivities({ clusters, logger }: ActivityDeps) {
+  return {
+    resolveCells: createResolveCells(clusters),
+    ensureWorkload: createEnsureWorkload(clusters, logger),
+    ensurePodReleased: createEnsurePodReleased(clusters, logger),
+    awaitGroupStable: createAwaitGroupStable(clusters),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,59 @@
+/** Inputs and results of the activities, as plain types the workflows may import (types only). */
+import type { Revision } from '../domain/index.js';
+
+export { FailureTypes } from '../domain/failures.js';
+
+export interface WorkloadRef {
+  cluster: string;
+  namespace: string;
+  app: string;
+  tenant: string;
+  workspace: string;
+  cell: string;
+}
+
+export interface EnsureWorkloadInput extends WorkloadRef {
+  revision: Revision;
+}
+
+export interface EnsureWorkloadResult {
+  created: boolean;
+  updated: boolean;
+}
+
+export interface EnsurePodReleasedInput extends WorkloadRef {
+  pod: string;
+  revision: Revision;
+  mode: 'in-place' | 'recreate';
+  podTimeoutSeconds: number;
+}
+
+export interface EnsurePodReleasedResult {
+  pod: string;
+  /** False when the pod was already at the revision and serving: nothing was written. */
+  changed: boolean;
+  uid: string;
+  ip: string;
+  restartCount: number;
+}
+
+export interface AwaitGroupStableInput {
+  app: string;
+  namespace: string;
+  pods: { cluster: string; name: string }[];
+  windowSeconds: number;
+  timeoutSeconds: number;
+}
+
+export interface ResolveCellsInput {
+  tenant: string;
+  workspace: string;
+  cells: string[];
+}
+
+/** Details carried by a PodStepTimeout failure. */
+export interface PodStepFailure {
+  pod: string;
+  step: string;
+  reason: string;
+}

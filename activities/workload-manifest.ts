@@ -1,0 +1,60 @@
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { Revision } from '../domain/index.js';
+import { replicasIn, workloadName } from '../domain/index.js';
+import { CELL_LABEL_KEY } from './cell-label.js';
+import { LABELS, TRAFFIC_READY } from './labels.js';
+import type { WorkloadRef } from './types.js';
+
+/** Desired containers of a cell's pods at `revision`: template containers with the cell's env overrides. */
+export function desiredContainers(revision: Revision, cell: string) {
+  const override = revision.overrides[cell];
+  return revision.template.containers.map((c) => {
+    const env = { ...(c.env ?? {}), ...(override?.env ?? {}) };
+    return {
+      name: c.name,
+      image: c.image,
+      ...(Object.keys(env).length ? { env: Object.entries(env).map(([name, value]) => ({ name, value })) } : {}),
+    };
+  });
+}
+
+export function selectorLabels(ref: WorkloadRef): Record<string, string> {
+  return { [LABELS.app]: ref.app, [LABELS.cell]: ref.cell };
+}
+
+/**
+ * The StatefulSet of (app, cell): OnDelete, so Barista and not the controller decides which pod changes
+ * when; pinned to the cell's nodes; every pod carries the traffic readiness gate.
+ */
+export function statefulSetFor(ref: WorkloadRef, revision: Revision): V1StatefulSet {
+  const labels = { ...selectorLabels(ref), [LABELS.tenant]: ref.tenant, [LABELS.workspace]: ref.workspace, [LABELS.managedBy]: 'barista' };
+  const annotations = { ...(revision.template.annotations ?? {}), ...(revision.overrides[ref.cell]?.annotations ?? {}) };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      name: workloadName(ref.app, ref.cell),
+      namespace: ref.namespace,
+      labels: { ...labels, [LABELS.revision]: String(revision.number) },
+    },
+    spec: {
+      replicas: replicasIn(revision, ref.cell),
+      serviceName: workloadName(ref.app, ref.cell),
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'OnDelete' },
+      selector: { matchLabels: selectorLabels(ref) },
+      template: {
+        metadata: {
+          labels: { ...labels, [LABELS.revision]: String(revision.number) },
+          ...(Object.keys(annotations).length ? { annotations } : {}),
+        },
+        spec: {
+          nodeSelector: { [CELL_LABEL_KEY]: ref.cell },
+          readinessGates: [{ conditionType: TRAFFIC_READY }],
+          terminationGracePeriodSeconds: 30,
+          containers: desiredContainers(revision, ref.cell),
+        },
+      },
+    },
+  };
+}

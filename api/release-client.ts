@@ -1,0 +1,167 @@
+import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  AppSpecSchema,
+  DomainError,
+  namespaceOf,
+  parseReleaseRequest,
+  planRelease,
+  toFieldIssues,
+  type AppSpec,
+  type Revision,
+} from '../domain/index.js';
+import { appEntityId } from '../workflows/app-entity.js';
+import { appReleaseId, type AppReleaseInput } from '../workflows/app-release.js';
+import {
+  abortSignal,
+  appQuery,
+  approveSignal,
+  pauseSignal,
+  promoteAllSignal,
+  resumeSignal,
+  rollbackSignal,
+  skipPodSignal,
+  statusQuery,
+  upsertAppUpdate,
+  type Actor,
+  type AppRecord,
+} from '../workflows/definitions.js';
+import type { ReleaseStatus } from '../workflows/release-status.js';
+
+export interface ReleaseRef {
+  workflowId: string;
+  runId: string;
+}
+
+/**
+ * Typed client for Apps and releases: validates every input before anything starts, and signals and
+ * queries releases through the definitions shared with the workflows. Used by the API and the CLI.
+ */
+export class ReleaseClient {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  /** Registers or updates an App; a changed template/replicas/overrides makes a new revision. */
+  async upsertApp(input: unknown, by: string): Promise<{ revision: number; created: boolean }> {
+    const parsed = AppSpecSchema.safeParse(input);
+    if (!parsed.success) throw DomainError.invalid(toFieldIssues(parsed.error));
+    const spec = parsed.data;
+    return await this.client.workflow.executeUpdateWithStart(upsertAppUpdate, {
+      args: [{ spec, by }],
+      startWorkflowOperation: new WithStartWorkflowOperation('appEntity', {
+        workflowId: appEntityId(spec.tenant, spec.name),
+        taskQueue: this.taskQueue,
+        args: [],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+  }
+
+  async getApp(tenant: string, app: string): Promise<AppRecord | undefined> {
+    try {
+      return await this.client.workflow.getHandle(appEntityId(tenant, app)).query(appQuery);
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Starts a release. Every input error (schema, unknown app or revision, empty scope, more groups than pods)
+   * is a DomainError and nothing is started. A release of the same App in flight refuses the start with
+   * its id (CONFLICT).
+   */
+  async startRelease(input: unknown): Promise<ReleaseRef> {
+    const request = parseReleaseRequest(input);
+    const record = await this.getApp(request.tenant, request.app);
+    if (!record)
+      throw new DomainError('NOT_FOUND', `app ${request.tenant}/${request.app} is not registered`, [
+        { field: 'app', message: 'unknown app' },
+      ]);
+    const revisionNumber = request.revision ?? record.latest;
+    const to = record.revisions.find((r) => r.number === revisionNumber);
+    if (!to)
+      throw DomainError.invalid([
+        {
+          field: 'revision',
+          message: `revision ${revisionNumber} does not exist; kept revisions: ${record.revisions.map((r) => r.number).join(', ')}`,
+        },
+      ]);
+    const from = previousRevision(record, to);
+    const namespace = namespaceOf(record.spec);
+    // plan once here so that bad strategies are refused before anything starts (cells are resolved later)
+    planRelease({ app: record.spec, namespace, from, to, request, clusterOf: () => 'unresolved' });
+    const workflowId = appReleaseId(request.tenant, request.app);
+    const args: [AppReleaseInput] = [{ request, app: record.spec, namespace, to, ...(from ? { from } : {}) }];
+    try {
+      const handle = await this.client.workflow.start('appRelease', {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args,
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      return { workflowId, runId: handle.firstExecutionRunId };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const running = await this.client.workflow.getHandle(workflowId).describe();
+        throw new DomainError(
+          'CONFLICT',
+          `app ${request.tenant}/${request.app} already has a release in flight: ${workflowId} (run ${running.runId})`,
+          [],
+          {
+            workflowId,
+            runId: running.runId,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  handle(ref: ReleaseRef | string): WorkflowHandle {
+    return typeof ref === 'string' ? this.client.workflow.getHandle(ref) : this.client.workflow.getHandle(ref.workflowId, ref.runId);
+  }
+
+  status(ref: ReleaseRef | string): Promise<ReleaseStatus> {
+    return this.handle(ref).query(statusQuery);
+  }
+
+  approve(ref: ReleaseRef | string, actor: Actor & { group?: number }) {
+    return this.handle(ref).signal(approveSignal, actor);
+  }
+  pause(ref: ReleaseRef | string, actor: Actor) {
+    return this.handle(ref).signal(pauseSignal, actor);
+  }
+  resume(ref: ReleaseRef | string, actor: Actor) {
+    return this.handle(ref).signal(resumeSignal, actor);
+  }
+  abort(ref: ReleaseRef | string, actor: Actor) {
+    return this.handle(ref).signal(abortSignal, actor);
+  }
+  rollback(ref: ReleaseRef | string, actor: Actor) {
+    return this.handle(ref).signal(rollbackSignal, actor);
+  }
+  promoteAll(ref: ReleaseRef | string, actor: Actor) {
+    return this.handle(ref).signal(promoteAllSignal, actor);
+  }
+  skipPod(ref: ReleaseRef | string, actor: Actor & { pod: string }) {
+    return this.handle(ref).signal(skipPodSignal, actor);
+  }
+
+  /** Waits for the release to finish and returns its final status. */
+  result(ref: ReleaseRef | string): Promise<ReleaseStatus> {
+    return this.handle(ref).result() as Promise<ReleaseStatus>;
+  }
+}
+
+/** The revision the cells run before this release: the latest one released, else none (first release). */
+function previousRevision(record: AppRecord, to: Revision): Revision | undefined {
+  const released = Object.values(record.released);
+  const current = released.length ? Math.max(...released) : undefined;
+  if (current === undefined || current === to.number) return record.revisions.filter((r) => r.number < to.number).at(-1) ?? undefined;
+  return record.revisions.find((r) => r.number === current);
+}
+
+export type { AppSpec };

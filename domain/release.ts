@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import type { AppSpec, Revision } from './app.js';
+import { replicasIn, workloadName } from './app.js';
+import { DomainError } from './errors.js';
+import { dnsLabel } from './names.js';
+import { cellPods, planGroups, PlanError, type PlannedGroup } from './plan-groups.js';
+import { effectiveScope } from './scope.js';
+import { StrategySchema, type Strategy } from './strategy.js';
+import { toFieldIssues } from './validation.js';
+
+/** What a caller asks for when starting a release. */
+export const ReleaseRequestSchema = z.strictObject({
+  app: dnsLabel,
+  tenant: dnsLabel,
+  /** Target revision; default: the App's latest. A lower number is a rollback release. */
+  revision: z.number().int('must be a whole revision number').positive('must be a revision number ≥ 1').optional(),
+  /** Cells this release may change; scope = placement ∩ mask. Default: the whole placement. */
+  mask: z.array(dnsLabel).min(1, 'a mask must name at least one cell').optional(),
+  strategy: StrategySchema.default(StrategySchema.parse({})),
+  requestedBy: z.string().min(1).max(200),
+  reason: z.string().max(1000).optional(),
+  /** Queue behind a release in flight instead of being refused. */
+  queue: z.boolean().default(false),
+});
+
+export type ReleaseRequest = z.output<typeof ReleaseRequestSchema>;
+export type ReleaseRequestInput = z.input<typeof ReleaseRequestSchema>;
+
+export function parseReleaseRequest(input: unknown): ReleaseRequest {
+  const result = ReleaseRequestSchema.safeParse(input);
+  if (!result.success) throw DomainError.invalid(toFieldIssues(result.error));
+  return result.data;
+}
+
+export interface CellPlan {
+  cell: string;
+  cluster: string;
+  workload: string;
+  replicas: number;
+}
+
+/** Everything the release workflow needs, fixed at start so the workflow stays deterministic. */
+export interface ReleasePlan {
+  app: { name: string; tenant: string; workspace: string; namespace: string };
+  from: Revision | undefined;
+  to: Revision;
+  cells: CellPlan[];
+  groups: PlannedGroup[];
+  strategy: Strategy;
+}
+
+/**
+ * Plans a release of `app` to revision `to` over placement ∩ mask. `clusterOf` maps a cell to its
+ * cluster. Errors name the request field (mask, revision, strategy.groups, …).
+ */
+export function planRelease(input: {
+  app: AppSpec;
+  namespace: string;
+  from: Revision | undefined;
+  to: Revision;
+  request: ReleaseRequest;
+  clusterOf: (cell: string) => string | undefined;
+}): ReleasePlan {
+  const { app, request } = input;
+  const scope = effectiveScope(app.placement.cells, request.mask);
+  if (request.mask) {
+    const outside = request.mask.filter((c) => !app.placement.cells.includes(c));
+    if (outside.length > 0)
+      throw DomainError.invalid([
+        {
+          field: 'mask',
+          message: `cells ${outside.join(', ')} are not in the placement of ${app.name} (${app.placement.cells.join(', ')})`,
+        },
+      ]);
+  }
+  if (scope.length === 0) throw DomainError.invalid([{ field: 'mask', message: 'placement ∩ mask is empty: nothing to release' }]);
+  const cells: CellPlan[] = scope.map((cell) => {
+    const cluster = input.clusterOf(cell);
+    if (!cluster)
+      throw DomainError.invalid([
+        { field: 'placement.cells', message: `cell ${cell} is not known in any cluster of tenant ${app.tenant}` },
+      ]);
+    return { cell, cluster, workload: workloadName(app.name, cell), replicas: replicasIn(input.to, cell) };
+  });
+  try {
+    const groups = planGroups(
+      cells.map((c) => cellPods(c.cell, c.workload, c.replicas)),
+      request.strategy,
+    );
+    return {
+      app: { name: app.name, tenant: app.tenant, workspace: app.workspace, namespace: input.namespace },
+      from: input.from,
+      to: input.to,
+      cells,
+      groups,
+      strategy: request.strategy,
+    };
+  } catch (err) {
+    if (err instanceof PlanError) throw DomainError.invalid([{ field: err.field, message: err.message }]);
+    throw err;
+  }
+}

@@ -1,0 +1,28 @@
+import { createLogger } from '../sandbox/logger.js';
+import { createWorker, DEFAULT_TASK_QUEUE } from './worker.js';
+
+/**
+ * Worker process: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, BARISTA_TASK_QUEUE, KUBECONFIG (one context per
+ * cluster). Runs until SIGINT/SIGTERM, then drains in-flight tasks.
+ */
+async function run(): Promise<void> {
+  const logger = createLogger('worker');
+  const temporalAddress = process.env.TEMPORAL_ADDRESS;
+  const kubeconfig = process.env.KUBECONFIG;
+  if (!temporalAddress || !kubeconfig) throw new Error('TEMPORAL_ADDRESS and KUBECONFIG must be set');
+  const { worker, connection } = await createWorker({
+    temporalAddress,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    kubeconfig,
+    logger,
+  });
+  logger.info({ temporalAddress, taskQueue: process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE }, 'worker started');
+  await worker.run();
+  await connection.close();
+}
+
+run().catch((err: unknown) => {
+  process.stderr.write(`worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { Clusters, createActivities } from '../activities/index.js';
+
+export const DEFAULT_TASK_QUEUE = 'barista';
+
+export interface WorkerOptions {
+  /** Temporal frontend, host:port. */
+  temporalAddress: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** Kubeconfig with one context per cluster, named after the cluster. */
+  kubeconfig: string;
+  logger: Logger;
+}
+
+/** A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+    activities: createActivities({ clusters: new Clusters(opts.kubeconfig), logger: opts.logger }),
+    maxConcurrentActivityTaskExecutions: 200,
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,28 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { FailureTypes } from '../domain/failures.js';
+
+const NON_RETRYABLE = [
+  FailureTypes.invalidInput,
+  FailureTypes.forbidden,
+  FailureTypes.unknownCell,
+  FailureTypes.unknownCluster,
+  FailureTypes.podStepTimeout,
+  FailureTypes.gateFailed,
+];
+
+/** Transient errors (network, 5xx, 429, 409, API server restarting) retry with capped backoff, forever. */
+const retry: ActivityOptions['retry'] = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  nonRetryableErrorTypes: NON_RETRYABLE,
+};
+
+/** Short reads and writes: resolve cells, ensure a workload. */
+export const mutate = proxyActivities<Activities>({ startToCloseTimeout: '60s', retry });
+
+/** Per-pod protocol and verification waits: long, watch-based, heartbeating progress. */
+export function waits(deadlineSeconds: number) {
+  return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: '30s', retry });
+}

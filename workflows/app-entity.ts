@@ -1,0 +1,56 @@
+import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { sameContent, type AppSpec, type Revision } from '../domain/index.js';
+import { appQuery, releaseCompletedSignal, upsertAppUpdate, type AppRecord } from './definitions.js';
+
+/** Revisions kept per App; older ones are dropped (a rollback can go back this far). */
+export const KEEP_REVISIONS = 10;
+
+/** Workflow id of the App entity of (tenant, app). */
+export function appEntityId(tenant: string, app: string): string {
+  return `app/${tenant}/${app}`;
+}
+
+/**
+ * One long-lived workflow per App: holds its spec and immutable numbered revisions. `upsert-app` makes a new
+ * revision only when template, replicas or overrides changed; placement changes apply to the spec alone.
+ */
+export async function appEntity(state?: AppRecord): Promise<void> {
+  let record = state;
+  setHandler(appQuery, () => record);
+  setHandler(
+    upsertAppUpdate,
+    ({ spec, by }) => {
+      const content = { template: spec.template, replicasPerCell: spec.replicasPerCell, overrides: spec.overrides };
+      const latest = record?.revisions.find((r) => r.number === record?.latest);
+      if (record && latest && sameContent(latest, content)) {
+        record = { ...record, spec };
+        return { revision: latest.number, created: false };
+      }
+      const number = (record?.latest ?? 0) + 1;
+      const revision: Revision = { number, ...content, createdAt: new Date().toISOString(), createdBy: by };
+      record = {
+        spec,
+        revisions: [...(record?.revisions ?? []), revision].slice(-KEEP_REVISIONS),
+        latest: number,
+        released: record?.released ?? {},
+      };
+      return { revision: number, created: true };
+    },
+    {
+      validator: ({ spec }: { spec: AppSpec }) => {
+        if (record && (record.spec.tenant !== spec.tenant || record.spec.name !== spec.name))
+          throw new Error('an App cannot change its name or tenant');
+      },
+    },
+  );
+  setHandler(releaseCompletedSignal, ({ revision, cells }) => {
+    if (!record) return;
+    const released = { ...record.released };
+    for (const cell of cells) released[cell] = revision;
+    record = { ...record, released };
+  });
+  // An entity lives forever; keep its history short.
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof appEntity>(record);
+}

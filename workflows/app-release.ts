@@ -1,0 +1,174 @@
+import { ApplicationFailure, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import {
+  DomainError,
+  planRelease,
+  type AppSpec,
+  type PlannedGroup,
+  type ReleasePlan,
+  type ReleaseRequest,
+  type Revision,
+} from '../domain/index.js';
+import { FailureTypes } from '../domain/failures.js';
+import { mutate } from './activity-proxies.js';
+import { appEntityId } from './app-entity.js';
+import {
+  abortSignal,
+  approveSignal,
+  pauseSignal,
+  promoteAllSignal,
+  releaseCompletedSignal,
+  resumeSignal,
+  rollbackSignal,
+  skipPodSignal,
+  statusQuery,
+} from './definitions.js';
+import { runGate } from './release-gates.js';
+import { releasePods } from './release-pods.js';
+import { ReleaseTracker } from './release-state.js';
+import type { ReleaseStatus } from './release-status.js';
+
+export interface AppReleaseInput {
+  request: ReleaseRequest;
+  app: AppSpec;
+  namespace: string;
+  from?: Revision;
+  to: Revision;
+}
+
+/** Workflow id of the one release of (tenant, app) that may be in flight. */
+export function appReleaseId(tenant: string, app: string): string {
+  return `release/${tenant}/${app}`;
+}
+
+/**
+ * AppRelease: plans groups over placement ∩ mask, then runs group → gate → group …; every pod goes through
+ * the per-pod protocol. Operators steer it with signals (approve, pause, resume, abort, rollback,
+ * promote-all, skip-pod); `status` tells everything.
+ */
+export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus> {
+  const { request, app, to, from } = input;
+  const t = new ReleaseTracker(app.name, app.tenant, from?.number, to.number);
+  wireSignals(t);
+  t.record(
+    request.requestedBy,
+    'requested',
+    `revision ${from?.number ?? '-'} → ${to.number}${request.reason ? `: ${request.reason}` : ''}`,
+  );
+
+  const cellsToCluster = await mutate.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells });
+  const plan = planOrFail(input, cellsToCluster);
+  t.setPlan(plan);
+  t.phase('running');
+
+  for (const group of plan.groups) {
+    await condition(() => !t.paused || t.stopRequested);
+    if (t.stopRequested) break;
+    t.currentGroup = group.index;
+    t.phase('running');
+    await ensureWorkloads(plan, group, to);
+    await releasePods(t, plan, group.pods, to, { stop: () => t.stopRequested, rollingBack: false });
+    if (t.stopRequested || group === plan.groups[plan.groups.length - 1]) break;
+    await runGate(t, plan, group);
+  }
+
+  if (t.rollbackRequested && from) {
+    await rollBack(t, plan, from);
+  } else if (t.abortRequested) {
+    t.phase('aborted');
+    t.record(t.abortRequested.by, 'finished', `aborted; changed pods: ${t.status().changedPods.join(', ') || 'none'}`);
+  } else {
+    await condition(() => !t.paused || t.stopRequested);
+    t.phase('succeeded');
+    t.record('barista', 'finished', `all ${t.pods.size} pods at revision ${to.number}`);
+    await getExternalWorkflowHandle(appEntityId(app.tenant, app.name)).signal(releaseCompletedSignal, {
+      revision: to.number,
+      cells: plan.cells.map((c) => c.cell),
+    });
+  }
+  if (t.paused && t.state !== 'paused') t.paused = undefined;
+  t.finishedAt = new Date().toISOString();
+  return t.status();
+}
+
+function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, string>): ReleasePlan {
+  try {
+    return planRelease({
+      app: input.app,
+      namespace: input.namespace,
+      from: input.from,
+      to: input.to,
+      request: input.request,
+      clusterOf: (cell) => cellsToCluster[cell],
+    });
+  } catch (err) {
+    if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput, err.issues);
+    throw err;
+  }
+}
+
+/** Brings each cell's workload touched by `group` to `revision` (template, replicas) before its pods change. */
+async function ensureWorkloads(plan: ReleasePlan, group: PlannedGroup, revision: Revision): Promise<void> {
+  const cells = [...new Set(group.pods.map((p) => p.cell))];
+  await Promise.all(cells.map((cell) => mutate.ensureWorkload({ ...workloadRef(plan, cell), revision })));
+}
+
+function workloadRef(plan: ReleasePlan, cell: string) {
+  const cluster = plan.cells.find((c) => c.cell === cell)!.cluster;
+  return { cluster, namespace: plan.app.namespace, app: plan.app.name, tenant: plan.app.tenant, workspace: plan.app.workspace, cell };
+}
+
+/** Takes every pod this release touched back to `from`, through the same per-pod protocol, last group first. */
+async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision): Promise<void> {
+  const by = t.rollbackRequested?.by ?? 'barista';
+  t.paused = undefined;
+  t.phase('rolling-back');
+  t.record(by, 'rollback-started', `to revision ${from.number}${t.rollbackRequested?.reason ? `: ${t.rollbackRequested.reason}` : ''}`);
+  const touched = [...plan.groups]
+    .reverse()
+    .flatMap((g) => g.pods)
+    .filter((p) => {
+      const s = t.pod(p.name);
+      return s.changed || s.state === 'in-progress' || s.state === 'failed';
+    });
+  for (const cell of new Set(plan.cells.map((c) => c.cell))) await mutate.ensureWorkload({ ...workloadRef(plan, cell), revision: from });
+  await releasePods(t, plan, touched, from, { stop: () => t.abortRequested !== undefined, rollingBack: true });
+  t.phase(t.abortRequested ? 'aborted' : 'rolled-back');
+  t.record('barista', 'finished', `rolled back ${touched.length} pods to revision ${from.number}`);
+}
+
+function wireSignals(t: ReleaseTracker): void {
+  setHandler(statusQuery, () => t.status());
+  setHandler(approveSignal, (a) => {
+    const group = a.group ?? t.currentGroup;
+    if (group === undefined || !t.gate(group)) return t.record(a.by, 'approve-ignored', `no gate for group ${group ?? '-'}`);
+    t.approvals.set(group, { ...a, at: new Date().toISOString() });
+    t.record(a.by, 'approved', `group ${group}${a.reason ? `: ${a.reason}` : ''}`);
+  });
+  setHandler(pauseSignal, (a) => {
+    if (t.finishedAt) return;
+    t.pause({ reason: a.reason ?? 'paused by operator', by: a.by });
+    t.record(a.by, 'paused', a.reason);
+  });
+  setHandler(resumeSignal, (a) => {
+    t.resume();
+    t.record(a.by, 'resumed', a.reason);
+  });
+  setHandler(abortSignal, (a) => {
+    t.abortRequested ??= a;
+    t.record(a.by, 'abort-requested', a.reason);
+  });
+  setHandler(rollbackSignal, (a) => {
+    if (t.from === undefined) return t.record(a.by, 'rollback-refused', 'no earlier revision to roll back to');
+    t.rollbackRequested ??= a;
+    t.record(a.by, 'rollback-requested', a.reason);
+  });
+  setHandler(promoteAllSignal, (a) => {
+    t.promoteAll ??= a;
+    t.record(a.by, 'promote-all', a.reason);
+  });
+  setHandler(skipPodSignal, (a) => {
+    if (!t.pods.has(a.pod)) return t.record(a.by, 'skip-ignored', `pod ${a.pod} is not in this release`);
+    t.skipped.add(a.pod);
+    t.record(a.by, 'skip-pod', a.pod);
+  });
+}

@@ -1,0 +1,93 @@
+import { ApplicationFailure, ActivityFailure, condition } from '@temporalio/workflow';
+import type { PodRef, ReleasePlan, Revision } from '../domain/index.js';
+import { FailureTypes } from '../domain/failures.js';
+import type { PodStepFailure } from '../activities/types.js';
+import { waits } from './activity-proxies.js';
+import type { ReleaseTracker } from './release-state.js';
+
+/**
+ * Moves `pods` to `revision` through the per-pod protocol, at most `maxConcurrentPods` at once. A pod that
+ * fails pauses the release (or requests a rollback, if the strategy says so) and is retried on resume;
+ * `stop()` ends the run after the pod steps in hand.
+ */
+export async function releasePods(
+  t: ReleaseTracker,
+  plan: ReleasePlan,
+  pods: PodRef[],
+  revision: Revision,
+  opts: { stop: () => boolean; rollingBack: boolean },
+): Promise<void> {
+  const queue = [...pods];
+  const lanes = Math.min(plan.strategy.maxConcurrentPods, queue.length);
+  const lane = async () => {
+    for (let pod = queue.shift(); pod; pod = queue.shift()) await releasePod(t, plan, pod, revision, opts);
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+}
+
+async function releasePod(
+  t: ReleaseTracker,
+  plan: ReleasePlan,
+  ref: PodRef,
+  revision: Revision,
+  opts: { stop: () => boolean; rollingBack: boolean },
+) {
+  const pod = t.pod(ref.name);
+  const { ensurePodReleased } = waits(plan.strategy.podTimeoutSeconds);
+  for (;;) {
+    await condition(() => !t.paused || opts.stop() || t.skipped.has(pod.name));
+    if (opts.stop()) return;
+    if (t.skipped.has(pod.name) && !opts.rollingBack) {
+      pod.state = 'skipped';
+      return;
+    }
+    pod.state = 'in-progress';
+    pod.startedAt = new Date().toISOString();
+    delete pod.step;
+    delete pod.error;
+    try {
+      const result = await ensurePodReleased({
+        cluster: pod.cluster,
+        namespace: plan.app.namespace,
+        app: plan.app.name,
+        tenant: plan.app.tenant,
+        workspace: plan.app.workspace,
+        cell: pod.cell,
+        pod: pod.name,
+        revision,
+        mode: plan.strategy.mode,
+        podTimeoutSeconds: plan.strategy.podTimeoutSeconds,
+      });
+      Object.assign(pod, {
+        state: 'done',
+        revision: revision.number,
+        changed: pod.changed || result.changed,
+        ip: result.ip,
+        finishedAt: new Date().toISOString(),
+      });
+      return;
+    } catch (err) {
+      const failure = describeFailure(err, pod.name);
+      Object.assign(pod, { state: 'failed', step: failure.step, error: failure.reason, changed: true });
+      t.record('barista', 'pod-failed', `${pod.name} at ${failure.step}: ${failure.reason}`);
+      if (plan.strategy.onFailure === 'rollback' && !opts.rollingBack && plan.from) {
+        t.rollbackRequested = { by: 'barista', reason: `pod ${pod.name} failed at ${failure.step}: ${failure.reason}` };
+        return;
+      }
+      t.pause({ reason: failure.reason, pod: pod.name, step: failure.step, by: 'barista' });
+      const resumes = t.resumeCount;
+      await condition(() => t.resumeCount > resumes || opts.stop() || t.skipped.has(pod.name));
+      if (t.skipped.has(pod.name) && t.paused?.pod === pod.name) t.resume();
+    }
+  }
+}
+
+function describeFailure(err: unknown, pod: string): PodStepFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type === FailureTypes.podStepTimeout) {
+    const details = cause.details?.[0] as PodStepFailure | undefined;
+    if (details) return details;
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { pod, step: 'activity', reason: message };
+}
