@@ -69,6 +69,7 @@ function watchUntil(
       settled = true;
       clearTimeout(timer);
       clearInterval(beat);
+      cancelled?.removeEventListener('abort', onCancel);
       request?.abort();
       resolve(value);
     };
@@ -77,7 +78,8 @@ function watchUntil(
     const beat = setInterval(() => onProgress(lastWaiting), 5_000);
     let lastWaiting = 'watch';
     const cancelled = cancellation();
-    cancelled?.addEventListener('abort', () => finish({ done: false }));
+    const onCancel = () => finish({ done: false });
+    cancelled?.addEventListener('abort', onCancel);
     new Watch(kc)
       .watch(
         `/api/v1/namespaces/${namespace}/pods`,

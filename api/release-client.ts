@@ -1,4 +1,4 @@
-import type { Client} from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import {
   AppSpecSchema,

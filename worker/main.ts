@@ -1,3 +1,4 @@
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { createLogger } from '../sandbox/logger.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from './worker.js';
 
@@ -6,6 +7,10 @@ import { createWorker, DEFAULT_TASK_QUEUE } from './worker.js';
  * cluster). Runs until SIGINT/SIGTERM, then drains in-flight tasks.
  */
 async function run(): Promise<void> {
+  const level = (process.env.BARISTA_LOG_LEVEL ?? 'info').toUpperCase();
+  Runtime.install({
+    logger: new DefaultLogger((['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'INFO') as LogLevel),
+  });
   const logger = createLogger('worker');
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   const kubeconfig = process.env.KUBECONFIG;

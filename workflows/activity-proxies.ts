@@ -24,5 +24,5 @@ export const mutate = proxyActivities<Activities>({ startToCloseTimeout: '60s', 
 
 /** Per-pod protocol and verification waits: long, watch-based, heartbeating progress. */
 export function waits(deadlineSeconds: number) {
-  return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: '30s', retry });
+  return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: '15s', retry });
 }

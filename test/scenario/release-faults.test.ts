@@ -33,18 +33,27 @@ test('a bad image pauses the release with the pod, step and reason; rollback res
   const badImage = `registry.local/svc:${uniqueName('broken')}`;
   await h.sandbox.control.setImageBad(badImage);
   await h.releases.upsertApp(spec(app, badImage, ['rz01a'], 2), 'alice');
-  const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 2, podTimeoutSeconds: 4, gate: { type: 'manual' } } });
+  const ref = await h.releases.startRelease({
+    app,
+    tenant: 'acme',
+    requestedBy: 'alice',
+    strategy: { groups: 2, podTimeoutSeconds: 4, gate: { type: 'manual' } },
+  });
   const paused = await waitForStatus(h.releases, ref, 'paused on the bad pod', (s) => s.state === 'paused');
   expect(paused.paused).toMatchObject({ pod: `${app}-rz01a-1`, step: 'await-ready', by: 'barista' });
   expect(paused.paused?.reason).toMatch(/ErrImagePull/);
   expect(paused.pods.find((p) => p.name === `${app}-rz01a-1`)).toMatchObject({ state: 'failed', step: 'await-ready' });
   // the other pod was never touched
-  expect(imageOf((await appPods(h.sandbox, 'kc2', ns, app)).find((p) => p.metadata?.name === `${app}-rz01a-0`)!)).toBe('registry.local/svc:1.0');
+  expect(imageOf((await appPods(h.sandbox, 'kc2', ns, app)).find((p) => p.metadata?.name === `${app}-rz01a-0`)!)).toBe(
+    'registry.local/svc:1.0',
+  );
 
   await h.releases.rollback(ref, { by: 'oncall', reason: 'bad build' });
   const final = await h.releases.result(ref);
   expect(final.state).toBe('rolled-back');
-  expect(final.audit.map((a) => a.action)).toEqual(expect.arrayContaining(['pod-failed', 'rollback-requested', 'rollback-started', 'finished']));
+  expect(final.audit.map((a) => a.action)).toEqual(
+    expect.arrayContaining(['pod-failed', 'rollback-requested', 'rollback-started', 'finished']),
+  );
   const pods = await appPods(h.sandbox, 'kc2', ns, app);
   expect(pods.map(imageOf)).toEqual(['registry.local/svc:1.0', 'registry.local/svc:1.0']);
   expect(pods.every((p) => gateOf(p) === 'True')).toBe(true);
@@ -54,7 +63,12 @@ test('an auto gate verifies each group for its window, then goes on by itself', 
   const app = uniqueName('auto');
   await deployed(app, ['rz01b'], 4);
   await h.releases.upsertApp(spec(app, 'registry.local/svc:2.0', ['rz01b'], 4), 'alice');
-  const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'ci', strategy: { groups: 2, gate: { type: 'auto', windowSeconds: 2 } } });
+  const ref = await h.releases.startRelease({
+    app,
+    tenant: 'acme',
+    requestedBy: 'ci',
+    strategy: { groups: 2, gate: { type: 'auto', windowSeconds: 2 } },
+  });
   const final = await h.releases.result(ref);
   expect(final.state).toBe('succeeded');
   expect(final.gates).toEqual([expect.objectContaining({ group: 0, type: 'auto', state: 'passed', decidedBy: 'barista' })]);

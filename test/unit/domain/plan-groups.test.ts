@@ -42,7 +42,9 @@ test('highest ordinal changes first, as StatefulSets update', () => {
 });
 
 test('more groups than pods, or no pods, is refused naming the field', () => {
-  expect(() => planGroups(cells(1, 1), { groups: 3, beta: 'none' })).toThrow(new PlanError('strategy.groups', '3 groups for 2 pods: there must be at most as many groups as pods'));
+  expect(() => planGroups(cells(1, 1), { groups: 3, beta: 'none' })).toThrow(
+    new PlanError('strategy.groups', '3 groups for 2 pods: there must be at most as many groups as pods'),
+  );
   expect(() => planGroups(cells(0), { groups: 1, beta: 'none' })).toThrow(PlanError);
   expect(() => planGroups(cells(10), { groupSizes: ['1%'], beta: 'none' })).toThrow(/less than one pod/);
 });
@@ -73,21 +75,32 @@ describe('properties', () => {
 
   test('with equal cells, each group takes the same number of pods from every cell (±1)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 10 }), (cellCount, perCell, groups) => {
-        fc.pre(groups <= perCell * cellCount && groups <= perCell);
-        const plan = planGroups(cells(...Array<number>(cellCount).fill(perCell)), { groups, beta: 'none' });
-        return shape(plan, cellCount).every((row) => Math.max(...row) - Math.min(...row) <= 1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 10 }),
+        (cellCount, perCell, groups) => {
+          fc.pre(groups <= perCell * cellCount && groups <= perCell);
+          const plan = planGroups(cells(...Array<number>(cellCount).fill(perCell)), { groups, beta: 'none' });
+          return shape(plan, cellCount).every((row) => Math.max(...row) - Math.min(...row) <= 1);
+        },
+      ),
     );
   });
 
   test("each cell's share of a group is its even share, floor or ceil", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 8 }), (sizes, groups) => {
-        fc.pre(groups <= Math.min(...sizes));
-        const plan = planGroups(cells(...sizes), { groups, beta: 'none' });
-        return shape(plan, sizes.length).every((row) => row.every((n, i) => n === Math.floor(sizes[i]! / groups) || n === Math.ceil(sizes[i]! / groups)));
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 8 }),
+        (sizes, groups) => {
+          fc.pre(groups <= Math.min(...sizes));
+          const plan = planGroups(cells(...sizes), { groups, beta: 'none' });
+          return shape(plan, sizes.length).every((row) =>
+            row.every((n, i) => n === Math.floor(sizes[i]! / groups) || n === Math.ceil(sizes[i]! / groups)),
+          );
+        },
+      ),
     );
   });
 });

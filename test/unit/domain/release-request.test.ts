@@ -35,17 +35,29 @@ test('defaults: manual gate, in-place, pause on failure', () => {
   });
 });
 
-test.each(['registry.local/pay:1.0', 'pay', 'ghcr.io/org/team/pay:v1.2.3-rc1', `pay@sha256:${'a'.repeat(64)}`, 'localhost:5000/pay:1'])('image %s is accepted', (ref) => {
-  expect(imageRef.safeParse(ref).success).toBe(true);
-});
+test.each(['registry.local/pay:1.0', 'pay', 'ghcr.io/org/team/pay:v1.2.3-rc1', `pay@sha256:${'a'.repeat(64)}`, 'localhost:5000/pay:1'])(
+  'image %s is accepted',
+  (ref) => {
+    expect(imageRef.safeParse(ref).success).toBe(true);
+  },
+);
 
 test.each(['', 'not an image', 'Registry/UPPER:1', 'pay:', 'pay@sha256:xyz'])('image %j is refused', (ref) => {
   expect(imageRef.safeParse(ref).success).toBe(false);
 });
 
 test('an App needs a placement and unique container names', () => {
-  const base = { name: 'pay', tenant: 'acme', workspace: 'prod', replicasPerCell: 2, template: { containers: [{ name: 'app', image: 'pay:1' }] }, placement: { cells: ['a'] } };
+  const base = {
+    name: 'pay',
+    tenant: 'acme',
+    workspace: 'prod',
+    replicasPerCell: 2,
+    template: { containers: [{ name: 'app', image: 'pay:1' }] },
+    placement: { cells: ['a'] },
+  };
   expect(AppSpecSchema.safeParse(base).success).toBe(true);
   expect(AppSpecSchema.safeParse({ ...base, placement: { cells: ['a', 'a'] } }).success).toBe(false);
-  expect(AppSpecSchema.safeParse({ ...base, template: { containers: [base.template.containers[0], base.template.containers[0]] } }).success).toBe(false);
+  expect(
+    AppSpecSchema.safeParse({ ...base, template: { containers: [base.template.containers[0], base.template.containers[0]] } }).success,
+  ).toBe(false);
 });

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { ReleaseClient } from '../../api/release-client.js';
+import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../support/sandbox.js';
+import { appPods, imageOf, restartsOf, waitForStatus } from '../support/release-harness.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+let sandbox: TestSandbox;
+let connection: Connection;
+let releases: ReleaseClient;
+const taskQueue = uniqueName('durable');
+const workers: ChildProcess[] = [];
+
+/** The real worker entry point, as its own process: it can be killed like in production. */
+function startWorkerProcess(): ChildProcess {
+  // one process (node --import tsx), so that SIGKILL kills the worker itself and not a wrapper
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker', 'main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: sandbox.info.temporalAddress,
+      TEMPORAL_NAMESPACE: sandbox.info.temporalNamespace,
+      BARISTA_TASK_QUEUE: taskQueue,
+      KUBECONFIG: sandbox.info.kubeconfig,
+      BARISTA_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  workers.push(child);
+  return child;
+}
+
+beforeAll(async () => {
+  sandbox = await connectSandbox();
+  connection = await Connection.connect({ address: sandbox.info.temporalAddress });
+  releases = new ReleaseClient(new Client({ connection, namespace: sandbox.info.temporalNamespace }), taskQueue);
+});
+afterAll(async () => {
+  for (const w of workers) w.kill('SIGKILL');
+  await connection?.close();
+});
+
+const spec = (name: string, image: string, tenant: string, workspace: string, cells: string[], replicasPerCell: number) => ({
+  name,
+  tenant,
+  workspace,
+  template: { containers: [{ name: 'app', image }] },
+  replicasPerCell,
+  placement: { cells },
+});
+
+test('the worker killed with SIGKILL mid-group and restarted: the release completes and every pod was upgraded exactly once', async () => {
+  const app = uniqueName('durable');
+  const cells = ['rz00a', 'rz00b'];
+  let worker = startWorkerProcess();
+  const { revision } = await releases.upsertApp(spec(app, 'registry.local/d:1.0', 'acme', 'prod', cells, 5), 'alice');
+  expect(
+    (await releases.result(await releases.startRelease({ app, tenant: 'acme', revision, requestedBy: 'alice', strategy: { groups: 1 } })))
+      .state,
+  ).toBe('succeeded');
+  const before = new Map((await appPods(sandbox, 'kc1', 'acme-prod', app)).map((p) => [p.metadata!.name!, restartsOf(p)]));
+
+  await releases.upsertApp(spec(app, 'registry.local/d:2.0', 'acme', 'prod', cells, 5), 'alice');
+  await sandbox.control.setStartLatency('kc1', 1000);
+  try {
+    const ref = await releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1, maxConcurrentPods: 2 } });
+    await waitForStatus(
+      releases,
+      ref,
+      'some pods done and some in progress',
+      (s) => s.pods.some((p) => p.state === 'done') && s.pods.some((p) => p.state === 'in-progress'),
+    );
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    worker = startWorkerProcess();
+    const final = await releases.result(ref);
+    expect(final.state).toBe('succeeded');
+  } finally {
+    await sandbox.control.setStartLatency('kc1', 300);
+  }
+  const after = await appPods(sandbox, 'kc1', 'acme-prod', app);
+  expect(after).toHaveLength(10);
+  for (const pod of after) {
+    expect(imageOf(pod)).toBe('registry.local/d:2.0');
+    expect(restartsOf(pod)).toBe(before.get(pod.metadata!.name!)! + 1);
+  }
+  worker.kill('SIGTERM');
+});
+
+test('an API server restarted mid-release: the release converges', async () => {
+  const app = uniqueName('restart');
+  startWorkerProcess();
+  const { revision } = await releases.upsertApp(spec(app, 'registry.local/r:1.0', 'globex', 'staging', ['rz02a'], 4), 'alice');
+  expect(
+    (await releases.result(await releases.startRelease({ app, tenant: 'globex', revision, requestedBy: 'alice', strategy: { groups: 1 } })))
+      .state,
+  ).toBe('succeeded');
+  await releases.upsertApp(spec(app, 'registry.local/r:2.0', 'globex', 'staging', ['rz02a'], 4), 'alice');
+  await sandbox.control.setStartLatency('kc3', 1000);
+  try {
+    const ref = await releases.startRelease({
+      app,
+      tenant: 'globex',
+      requestedBy: 'alice',
+      strategy: { groups: 2, maxConcurrentPods: 1, gate: { type: 'timed', seconds: 1 } },
+    });
+    await waitForStatus(releases, ref, 'a pod in progress', (s) => s.pods.some((p) => p.state === 'in-progress'));
+    await sandbox.control.stopCluster('kc3');
+    await new Promise((r) => setTimeout(r, 3_000));
+    await sandbox.control.startCluster('kc3');
+    const final = await releases.result(ref);
+    expect(final.state).toBe('succeeded');
+  } finally {
+    await sandbox.control.setStartLatency('kc3', 300);
+  }
+  const pods = await eventually('pods listed after restart', () => appPods(sandbox, 'kc3', 'globex-staging', app));
+  expect(pods.map(imageOf)).toEqual(Array(4).fill('registry.local/r:2.0'));
+});
