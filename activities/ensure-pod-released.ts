@@ -6,11 +6,12 @@ import type { ClusterClient, Clusters } from './clusters.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { FIELD_MANAGER, LABELS, TRAFFIC_READY } from './labels.js';
 import { canUpgradeInPlace, containersReadyAt, gateStatus, isAtRevision } from './pod-state.js';
-import { awaitPod, readPod, WaitTimeout } from './pod-watch.js';
+import { awaitPod, WaitTimeout } from './pod-watch.js';
 import type { EnsurePodReleasedInput, EnsurePodReleasedResult, PodStepFailure } from './types.js';
 import { desiredContainers } from './workload-manifest.js';
 
 const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 /**
  * The per-pod protocol: traffic gate False → upgrade (in place, or recreate) → containers ready at the
@@ -117,34 +118,29 @@ export async function ensureTrafficGate(client: ClusterClient, pod: V1Pod, statu
 }
 
 /**
- * Patches the changed images and the revision label, guarded by the pod's resourceVersion. A 409 (the
- * kubelet wrote status meanwhile) re-reads and tries again a few times before Temporal's retry takes over.
+ * Moves the pod's images and revision label to the revision with server-side apply (field manager
+ * `barista`, forced: Barista owns these fields from now on). One request, no read-modify-write race
+ * with the kubelet's status writes.
  */
 async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePodReleasedInput): Promise<void> {
   const { name, namespace } = pod.metadata as { name: string; namespace: string };
-  for (let attempt = 1; ; attempt++) {
-    const fresh = await readPod(client, namespace, name);
-    if (!fresh) throw new Error(`pod ${namespace}/${name} disappeared during upgrade`);
-    if (isAtRevision(fresh, input.revision, input.cell)) return;
-    try {
-      await client.core.patchNamespacedPod(
-        {
-          name,
-          namespace,
-          fieldManager: FIELD_MANAGER,
-          body: {
-            metadata: { resourceVersion: fresh.metadata?.resourceVersion, labels: { [LABELS.revision]: String(input.revision.number) } },
-            spec: { containers: desiredContainers(input.revision, input.cell).map((c) => ({ name: c.name, image: c.image })) },
-          },
+  await client.core
+    .patchNamespacedPod(
+      {
+        name,
+        namespace,
+        fieldManager: FIELD_MANAGER,
+        force: true,
+        body: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace, labels: { [LABELS.revision]: String(input.revision.number) } },
+          spec: { containers: desiredContainers(input.revision, input.cell).map((c) => ({ name: c.name, image: c.image })) },
         },
-        strategicPatch,
-      );
-      return;
-    } catch (err) {
-      if (isStatus(err, 409) && attempt < 5) continue;
-      rethrowKubeError(err, `patching pod ${namespace}/${name} to revision ${input.revision.number}`);
-    }
-  }
+      },
+      serverSideApply,
+    )
+    .catch((err: unknown) => rethrowKubeError(err, `applying revision ${input.revision.number} to pod ${namespace}/${name}`));
 }
 
 /** Deletes the pod (this very pod: uid precondition) so the workload controller recreates it at the new template. */

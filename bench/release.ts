@@ -25,7 +25,7 @@ function writeCounts(metrics: string): Map<string, number> {
   for (const line of metrics.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? '';
-    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(verb)) continue;
+    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(verb)) continue;
     const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? '';
     const sub = /subresource="([^"]*)"/.exec(line)?.[1] ?? '';
     const key = `${verb} ${resource}${sub ? `/${sub}` : ''}`;
@@ -121,6 +121,14 @@ async function run(): Promise<void> {
       `  Kubernetes write requests at the API servers: ${totalWrites} (${(totalWrites / pods).toFixed(2)} per pod, everything: Barista + simulated kubelet + controllers)`,
     );
     for (const [k, v] of writes) console.log(`    ${k.padEnd(40)} ${v}  (${(v / pods).toFixed(2)}/pod)`);
+    for (const g of final.groups) {
+      const ps = final.pods.filter((p) => p.group === g.index);
+      const t0 = Math.min(...ps.map((p) => Date.parse(p.startedAt ?? '')));
+      const t1 = Math.max(...ps.map((p) => Date.parse(p.finishedAt ?? '')));
+      const slowest = Math.max(...ps.map((p) => Date.parse(p.finishedAt ?? '') - Date.parse(p.startedAt ?? '')));
+      const gate = final.gates.find((x) => x.group === g.index);
+      console.log(`    group ${g.index}: ${ps.length} pods in ${((t1 - t0) / 1000).toFixed(1)} s (slowest pod ${(slowest / 1000).toFixed(1)} s)${gate?.decidedAt ? `, gate passed ${((Date.parse(gate.decidedAt) - t1) / 1000).toFixed(1)} s after` : ''}`);
+    }
     console.log(`  Temporal history events: ${events} for the release (${(events / pods).toFixed(2)} per pod)`);
   } finally {
     worker.shutdown();

@@ -228,8 +228,11 @@ export class SimulatedKubelet {
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return;
       if (err instanceof ApiException && err.code === 409) {
+        // someone else wrote the pod meanwhile: decide again at once from its fresh state
         const fresh = await this.core.readNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace! });
         this.latest.set(keyOf(fresh), fresh);
+        this.queue.add(keyOf(fresh));
+        return;
       }
       throw err;
     }
