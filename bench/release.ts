@@ -127,7 +127,9 @@ async function run(): Promise<void> {
       const t1 = Math.max(...ps.map((p) => Date.parse(p.finishedAt ?? '')));
       const slowest = Math.max(...ps.map((p) => Date.parse(p.finishedAt ?? '') - Date.parse(p.startedAt ?? '')));
       const gate = final.gates.find((x) => x.group === g.index);
-      console.log(`    group ${g.index}: ${ps.length} pods in ${((t1 - t0) / 1000).toFixed(1)} s (slowest pod ${(slowest / 1000).toFixed(1)} s)${gate?.decidedAt ? `, gate passed ${((Date.parse(gate.decidedAt) - t1) / 1000).toFixed(1)} s after` : ''}`);
+      console.log(
+        `    group ${g.index}: ${ps.length} pods in ${((t1 - t0) / 1000).toFixed(1)} s (slowest pod ${(slowest / 1000).toFixed(1)} s)${gate?.decidedAt ? `, gate passed ${((Date.parse(gate.decidedAt) - t1) / 1000).toFixed(1)} s after` : ''}`,
+      );
     }
     console.log(`  Temporal history events: ${events} for the release (${(events / pods).toFixed(2)} per pod)`);
   } finally {

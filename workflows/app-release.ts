@@ -140,7 +140,8 @@ function wireSignals(t: ReleaseTracker): void {
   setHandler(statusQuery, () => t.status());
   setHandler(approveSignal, (a) => {
     const group = a.group ?? t.currentGroup;
-    if (group === undefined || !t.gate(group)) return t.record(a.by, 'approve-ignored', `no gate for group ${group ?? '-'}`);
+    // an approval naming its group may arrive before the plan exists; one without a group needs a gate in hand
+    if (group === undefined || (t.plan && !t.gate(group))) return t.record(a.by, 'approve-ignored', `no gate for group ${group ?? '-'}`);
     t.approvals.set(group, { ...a, at: new Date().toISOString() });
     t.record(a.by, 'approved', `group ${group}${a.reason ? `: ${a.reason}` : ''}`);
   });
