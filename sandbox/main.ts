@@ -3,6 +3,9 @@ import { cacheDir } from './paths.js';
 import { createProgress } from './progress.js';
 import { launchSandbox } from './index.js';
 import { loadTopologyFile } from './topology.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createLogger } from './logger.js';
+import { createWorker, DEFAULT_TASK_QUEUE } from '../worker/worker.js';
 
 /**
  * `npm start`: the embedded default. Brings up the sandbox with a persistent store, prints where everything
@@ -21,6 +24,16 @@ async function run(): Promise<void> {
     progress,
   });
   const info = launched.sandbox.info();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const { worker, connection } = await progress.step(`starting the Barista worker (task queue ${DEFAULT_TASK_QUEUE})`, () =>
+    createWorker({
+      temporalAddress: info.temporalAddress,
+      namespace: info.temporalNamespace,
+      kubeconfig: info.kubeconfig,
+      logger: createLogger('worker'),
+    }),
+  );
+  const workerRun = worker.run();
   const lines = [
     '',
     `Barista sandbox is up (${((Date.now() - started) / 1000).toFixed(1)}s).`,
@@ -28,6 +41,7 @@ async function run(): Promise<void> {
     `  kubeconfig: ${info.kubeconfig}`,
     ...info.clusters.map((c) => `    context ${c.name}: ${c.server}  tenant ${c.tenant}/${c.workspace}  cells ${c.cells.join(', ')}`),
     `  control:    ${info.controlUrl} (token in ${path.join(info.runDir, 'control.token')})`,
+    `  worker:     task queue ${DEFAULT_TASK_QUEUE} (workflows appRelease, appEntity)`,
     `  logs:       ${path.join(info.runDir, 'logs')} and ${path.join(info.runDir, 'clusters')}`,
     '',
     `Try: KUBECONFIG=${info.kubeconfig} kubectl --context ${info.clusters[0]?.name} get nodes`,

@@ -7,6 +7,7 @@ import {
   imageOf,
   restartsOf,
   startReleaseHarness,
+  statefulSetExists,
   waitForStatus,
   type ReleaseHarness,
 } from '../support/release-harness.js';
