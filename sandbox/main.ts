@@ -55,10 +55,14 @@ async function run(): Promise<void> {
     if (stopping) return;
     stopping = true;
     progress.info(`${signal}: stopping the sandbox`);
-    void launched.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    worker.shutdown();
+    void workerRun
+      .then(() => connection.close())
+      .then(() => launched.stop())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
