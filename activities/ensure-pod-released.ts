@@ -4,22 +4,25 @@ import type { Logger } from 'pino';
 import { FailureTypes } from '../domain/failures.js';
 import type { ClusterClient, Clusters } from './clusters.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
-import { FIELD_MANAGER, LABELS, TRAFFIC_READY } from './labels.js';
+import { trafficFinalizer } from '../domain/index.js';
+import { DRAIN_ANNOTATION, FIELD_MANAGER, LABELS, TRAFFIC_READY } from './labels.js';
 import { canUpgradeInPlace, containersReadyAt, gateStatus, isAtRevision } from './pod-state.js';
-import { awaitPod, WaitTimeout } from './pod-watch.js';
+import { awaitPod, WaitTimeout, type PodVerdict } from './pod-watch.js';
 import type { EnsurePodReleasedInput, EnsurePodReleasedResult, PodStepFailure } from './types.js';
 import { desiredContainers } from './workload-manifest.js';
 
 const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
- * The per-pod protocol: traffic gate False → upgrade (in place, or recreate) → containers ready at the
- * revision → traffic gate True. Every step reads the pod first and does nothing if already done, so a
+ * The per-pod protocol (docs/releases.md): mark drained, traffic gate False → every declared traffic
+ * component lets go (its finalizer is gone) → upgrade (in place, or recreate) → containers ready at the
+ * revision → traffic gate True → every component holds the pod again → unmark. Every step reads the pod first and does nothing if already done, so a
  * retry after a crash resumes where it stopped and never upgrades a pod twice. A step that passes the
  * pod deadline fails with PodStepTimeout naming the pod, the step and what it was waiting for.
  */
-export function createEnsurePodReleased(clusters: Clusters, logger: Logger) {
+export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts: { skipDrainForTests?: boolean } = {}) {
   return async function ensurePodReleased(input: EnsurePodReleasedInput): Promise<EnsurePodReleasedResult> {
     const client = clusters.get(input.cluster);
     const deadline = Date.now() + input.podTimeoutSeconds * 1000;
@@ -29,11 +32,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger) {
         return await run();
       } catch (err) {
         if (err instanceof WaitTimeout) {
-          const details: PodStepFailure = {
-            pod: input.pod,
-            step: name,
-            reason: `timed out after ${input.podTimeoutSeconds}s waiting for ${err.waitingFor}`,
-          };
+          const details: PodStepFailure = { pod: input.pod, step: name, reason: `timed out waiting for ${err.waitingFor}` };
           throw ApplicationFailure.create({
             message: `pod ${input.pod}: ${details.reason}`,
             type: FailureTypes.podStepTimeout,
@@ -44,39 +43,33 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger) {
         throw err;
       }
     };
+    const components = opts.skipDrainForTests ? [] : input.traffic;
+    const trafficDeadline = () =>
+      Math.min(deadline, Date.now() + Math.max(0, ...components.map((c) => c.deregistrationTimeoutSeconds)) * 1000);
+    const wait = (name: string, verdict: Parameters<typeof awaitPod>[3], until = deadline) =>
+      step(name, () => awaitPod(client, input.namespace, input.pod, verdict, { deadline: until, step: name }));
 
-    let pod = await step('locate', () =>
-      awaitPod(
-        client,
-        input.namespace,
-        input.pod,
-        (p) => (p && !p.metadata?.deletionTimestamp ? { done: true } : { done: false, waitingFor: 'the pod to exist' }),
-        { deadline, step: 'locate' },
-      ),
+    let pod = await wait('locate', (p) =>
+      p && !p.metadata?.deletionTimestamp ? { done: true } : { done: false, waitingFor: 'the pod to exist' },
     );
     let changed = false;
+    let inPlace = true;
     if (!isAtRevision(pod!, input.revision, input.cell)) {
       changed = true;
-      await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
-      if (input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell)) {
-        await step('upgrade', () => upgradeInPlace(client, pod!, input));
-      } else {
-        await step('upgrade', () => recreate(client, pod!));
-      }
-      log.info({ step: 'upgrade' }, 'pod upgraded');
+      inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
+      await step('drain', () => ensureDrainMark(client, pod!, true));
+      pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
+      await wait('drain', trafficReleased(components), trafficDeadline());
+      await step('upgrade', () => (inPlace ? upgradeInPlace(client, pod!, input) : recreate(client, pod!)));
+      log.info({ step: 'upgrade', inPlace }, 'pod upgraded');
     }
-    const oldUid =
-      changed && !(input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell)) ? pod!.metadata?.uid : undefined;
-    pod = await step('await-ready', () =>
-      awaitPod(client, input.namespace, input.pod, containersReadyAt(input.revision, input.cell, oldUid), {
-        deadline,
-        step: 'await-ready',
-      }),
-    );
+    pod = await wait('await-ready', containersReadyAt(input.revision, input.cell, inPlace ? undefined : pod!.metadata?.uid));
     if (gateStatus(pod!) !== 'True') {
       changed = true;
       pod = await step('undrain', () => ensureTrafficGate(client, pod!, 'True'));
     }
+    pod = await wait('mount', trafficMounted(components), trafficDeadline());
+    if (isDrainMarked(pod!)) pod = await step('mount', () => ensureDrainMark(client, pod!, false));
     return {
       pod: input.pod,
       changed,
@@ -85,6 +78,45 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger) {
       restartCount: (pod!.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
     };
   };
+}
+
+/** Every declared component has removed its finalizer: nobody routes to the pod any more. */
+function trafficReleased(components: { name: string }[]) {
+  return (pod: V1Pod | undefined): PodVerdict => {
+    const holding = components.filter((c) => pod?.metadata?.finalizers?.includes(trafficFinalizer(c.name)));
+    return holding.length === 0
+      ? { done: true }
+      : { done: false, waitingFor: `traffic component ${holding.map((c) => c.name).join(', ')} to let go of the pod` };
+  };
+}
+
+/** Every declared component holds its finalizer again: traffic is mounted. */
+function trafficMounted(components: { name: string }[]) {
+  return (pod: V1Pod | undefined): PodVerdict => {
+    if (!pod) return { done: false, waitingFor: 'the pod to exist' };
+    const missing = components.filter((c) => !pod.metadata?.finalizers?.includes(trafficFinalizer(c.name)));
+    return missing.length === 0
+      ? { done: true }
+      : { done: false, waitingFor: `traffic component ${missing.map((c) => c.name).join(', ')} to route to the pod again` };
+  };
+}
+
+function isDrainMarked(pod: V1Pod): boolean {
+  return pod.metadata?.annotations?.[DRAIN_ANNOTATION] !== undefined;
+}
+
+/** Marks (or unmarks) the pod as drained by a release, so the gate keeper does not reopen it meanwhile. */
+async function ensureDrainMark(client: ClusterClient, pod: V1Pod, marked: boolean): Promise<V1Pod> {
+  if (isDrainMarked(pod) === marked) return pod;
+  const { name, namespace } = pod.metadata as { name: string; namespace: string };
+  try {
+    return await client.core.patchNamespacedPod(
+      { name, namespace, fieldManager: FIELD_MANAGER, body: { metadata: { annotations: { [DRAIN_ANNOTATION]: marked ? 'true' : null } } } },
+      mergePatch,
+    );
+  } catch (err) {
+    return rethrowKubeError(err, `${marked ? 'marking' : 'unmarking'} pod ${namespace}/${name} as drained`);
+  }
 }
 
 /** Sets the traffic readiness gate condition; a no-op when it already has that value. */

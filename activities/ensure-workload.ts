@@ -1,4 +1,4 @@
-import { PatchStrategy, setHeaderOptions, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1StatefulSet } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { FailureTypes } from '../domain/failures.js';
@@ -7,7 +7,7 @@ import type { Clusters } from './clusters.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { FIELD_MANAGER, LABELS } from './labels.js';
 import type { EnsureWorkloadInput, EnsureWorkloadResult } from './types.js';
-import { statefulSetFor } from './workload-manifest.js';
+import { selectorLabels, statefulSetFor } from './workload-manifest.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -31,6 +31,8 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
         })
         .catch((e: unknown) => (isStatus(e, 409) ? undefined : rethrowKubeError(e, `creating namespace ${input.namespace}`)));
     });
+
+    await ensureService(core, input, name);
 
     let current: V1StatefulSet | undefined;
     try {
@@ -69,6 +71,26 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
     log.info('workload updated');
     return { created: false, updated: true };
   };
+}
+
+/** A headless Service per (app, cell): its EndpointSlices are what the service traffic component follows. */
+async function ensureService(core: CoreV1Api, input: EnsureWorkloadInput, name: string): Promise<void> {
+  try {
+    await core.readNamespacedService({ name, namespace: input.namespace });
+    return;
+  } catch (err) {
+    if (!isStatus(err, 404)) rethrowKubeError(err, `reading Service ${input.namespace}/${name}`);
+  }
+  await core
+    .createNamespacedService({
+      namespace: input.namespace,
+      fieldManager: FIELD_MANAGER,
+      body: {
+        metadata: { name, labels: { ...selectorLabels(input), [LABELS.tenant]: input.tenant, [LABELS.managedBy]: 'barista' } },
+        spec: { clusterIP: 'None', selector: selectorLabels(input), ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      },
+    })
+    .catch((err: unknown) => (isStatus(err, 409) ? undefined : rethrowKubeError(err, `creating Service ${input.namespace}/${name}`)));
 }
 
 function sameWorkload(current: V1StatefulSet, desired: V1StatefulSet): boolean {

@@ -11,14 +11,16 @@ export { LABELS, TRAFFIC_READY, FIELD_MANAGER } from './labels.js';
 export interface ActivityDeps {
   clusters: Clusters;
   logger: Logger;
+  /** Test-only: skip waiting for traffic components, to show that the counter sees loss without draining. */
+  skipDrainForTests?: boolean;
 }
 
 /** Every activity Barista's workflows call, built from their dependencies (real clients, a logger). */
-export function createActivities({ clusters, logger }: ActivityDeps) {
+export function createActivities({ clusters, logger, skipDrainForTests }: ActivityDeps) {
   return {
     resolveCells: createResolveCells(clusters),
     ensureWorkload: createEnsureWorkload(clusters, logger),
-    ensurePodReleased: createEnsurePodReleased(clusters, logger),
+    ensurePodReleased: createEnsurePodReleased(clusters, logger, { skipDrainForTests }),
     awaitGroupStable: createAwaitGroupStable(clusters),
   };
 }

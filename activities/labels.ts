@@ -12,3 +12,6 @@ export const LABELS = {
 export const TRAFFIC_READY = 'barista.dev/traffic-ready';
 
 export const FIELD_MANAGER = 'barista';
+
+/** Annotation Barista keeps on a pod from drain to mount: the gate keeper leaves such a pod alone. */
+export const DRAIN_ANNOTATION = 'barista.dev/draining';

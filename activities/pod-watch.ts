@@ -27,11 +27,13 @@ export async function awaitPod(
 ): Promise<V1Pod | undefined> {
   let waitingFor = 'first observation';
   const heartbeat = () => heartbeatSafe({ pod: name, step: opts.step, waitingFor });
-  while (Date.now() < opts.deadline) {
+  for (;;) {
+    // always observe once, even with a deadline already due: a step that is already done must pass
     const pod = await readPod(client, namespace, name);
     const v = verdict(pod);
     if (v.done) return pod;
     waitingFor = v.waitingFor;
+    if (Date.now() >= opts.deadline) throw new WaitTimeout(waitingFor);
     heartbeat();
     const result = await watchUntil(client.kc, namespace, name, pod?.metadata?.resourceVersion, verdict, opts.deadline, (w) => {
       waitingFor = w;
@@ -39,7 +41,6 @@ export async function awaitPod(
     });
     if (result.done) return result.pod;
   }
-  throw new WaitTimeout(waitingFor);
 }
 
 export async function readPod(client: ClusterClient, namespace: string, name: string): Promise<V1Pod | undefined> {

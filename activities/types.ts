@@ -23,6 +23,8 @@ export interface EnsureWorkloadResult {
 
 export interface EnsurePodReleasedInput extends WorkloadRef {
   pod: string;
+  /** Traffic components that route to the pod: the drain waits for each to let go, the mount for each to hold it. */
+  traffic: { name: string; deregistrationTimeoutSeconds: number }[];
   revision: Revision;
   mode: 'in-place' | 'recreate';
   podTimeoutSeconds: number;

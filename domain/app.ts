@@ -21,6 +21,20 @@ export const CellOverrideSchema = z.strictObject({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
+/** Traffic components Barista knows; each holds the finalizer `traffic.barista.dev/<name>` while it routes to a pod. */
+export const TRAFFIC_COMPONENTS = ['service', 'rpc', 'dns'] as const;
+export type TrafficComponentName = (typeof TRAFFIC_COMPONENTS)[number];
+
+export const TrafficComponentSchema = z.strictObject({
+  name: z.enum(TRAFFIC_COMPONENTS, { error: `must be one of ${TRAFFIC_COMPONENTS.join(', ')}` }),
+  /** How long the component may take to stop (or start) routing to a pod before the release pauses. */
+  deregistrationTimeoutSeconds: z
+    .number({ error: 'must be a number of seconds' })
+    .positive('must be a positive duration in seconds')
+    .max(3600)
+    .default(60),
+});
+
 /** What a person registers: an App and where it lives. Each change of template/overrides makes a new revision. */
 export const AppSpecSchema = z.strictObject({
   name: dnsLabel,
@@ -37,12 +51,31 @@ export const AppSpecSchema = z.strictObject({
       .refine((cells) => new Set(cells).size === cells.length, 'cells must not repeat'),
   }),
   overrides: z.record(dnsLabel, CellOverrideSchema).default({}),
+  /** Traffic components that route to this App's pods; a release waits for exactly these. */
+  traffic: z
+    .array(TrafficComponentSchema)
+    .max(TRAFFIC_COMPONENTS.length)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((c, i) => {
+        if (seen.has(c.name))
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `traffic component "${c.name}" is declared twice` });
+        seen.add(c.name);
+      });
+    }),
 });
 
 export type AppSpec = z.output<typeof AppSpecSchema>;
 export type AppSpecInput = z.input<typeof AppSpecSchema>;
 export type Template = z.output<typeof TemplateSchema>;
 export type CellOverride = z.output<typeof CellOverrideSchema>;
+export type TrafficComponent = z.output<typeof TrafficComponentSchema>;
+
+/** Finalizer a traffic component holds on a pod while it routes to it. */
+export function trafficFinalizer(component: string): string {
+  return `traffic.barista.dev/${component}`;
+}
 
 /** An immutable, numbered snapshot of an App's template, replicas and per-cell overrides. */
 export interface Revision {

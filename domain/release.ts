@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppSpec, Revision } from './app.js';
+import type { AppSpec, Revision, TrafficComponent } from './app.js';
 import { replicasIn, workloadName } from './app.js';
 import { DomainError } from './errors.js';
 import { dnsLabel } from './names.js';
@@ -41,7 +41,7 @@ export interface CellPlan {
 
 /** Everything the release workflow needs, fixed at start so the workflow stays deterministic. */
 export interface ReleasePlan {
-  app: { name: string; tenant: string; workspace: string; namespace: string };
+  app: { name: string; tenant: string; workspace: string; namespace: string; traffic: TrafficComponent[] };
   from: Revision | undefined;
   to: Revision;
   cells: CellPlan[];
@@ -88,7 +88,7 @@ export function planRelease(input: {
       request.strategy,
     );
     return {
-      app: { name: app.name, tenant: app.tenant, workspace: app.workspace, namespace: input.namespace },
+      app: { name: app.name, tenant: app.tenant, workspace: app.workspace, namespace: input.namespace, traffic: app.traffic },
       from: input.from,
       to: input.to,
       cells,

@@ -35,6 +35,10 @@ export class SandboxControl {
     return this.post(`/clusters/${encodeURIComponent(cluster)}/start-latency`, { ms });
   }
 
+  setDeregistrationDelay(component: string, ms: number) {
+    return this.post(`/traffic/${encodeURIComponent(component)}/deregistration-delay`, { ms });
+  }
+
   private async post(path: string, body: unknown = {}): Promise<unknown> {
     const res = await fetch(`${this.url}${path}`, {
       method: 'POST',

@@ -67,6 +67,15 @@ export async function startControlServer(sandbox: Sandbox, token: string): Promi
         return f;
       },
     },
+    {
+      method: 'POST',
+      pattern: /^\/traffic\/([^/]+)\/deregistration-delay$/,
+      handle: (m, body) => {
+        const { ms } = parse(Latency, body);
+        sandbox.setDeregistrationDelay(m[1]!, ms);
+        return { component: m[1], deregistrationDelayMs: ms };
+      },
+    },
   ];
   const expected = Buffer.from(`Bearer ${token}`);
   const server = http.createServer((req, res) => {

@@ -6,6 +6,7 @@ import { loadTopologyFile } from './topology.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createLogger } from './logger.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from '../worker/worker.js';
+import { startGateKeepers } from '../worker/gate-keeper.js';
 
 /**
  * `npm start`: the embedded default. Brings up the sandbox with a persistent store, prints where everything
@@ -34,6 +35,7 @@ async function run(): Promise<void> {
     }),
   );
   const workerRun = worker.run();
+  const gateKeepers = await startGateKeepers(info.kubeconfig, createLogger('gate-keeper'));
   const lines = [
     '',
     `Barista sandbox is up (${((Date.now() - started) / 1000).toFixed(1)}s).`,
@@ -57,6 +59,7 @@ async function run(): Promise<void> {
     progress.info(`${signal}: stopping the sandbox`);
     worker.shutdown();
     void workerRun
+      .then(() => gateKeepers.stop())
       .then(() => connection.close())
       .then(() => launched.stop())
       .then(

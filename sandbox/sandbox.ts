@@ -15,6 +15,11 @@ import { choosePort, freePort } from './process/ports.js';
 import { type Progress, silentProgress } from './progress.js';
 import { DEFAULT_TOPOLOGY, parseTopology, type Topology, type TopologyInput } from './topology.js';
 import { TemporalServer } from './temporal-server.js';
+import { ServiceTrafficComponent } from '../worker/traffic/service/index.js';
+import type { TrafficComponent } from '../worker/traffic/component.js';
+import type { RegistryTrafficComponent } from './traffic/registry-component.js';
+import { createDnsComponent } from './traffic/dns/index.js';
+import { createRpcComponent } from './traffic/rpc/index.js';
 
 export interface SandboxOptions {
   /** Clusters, cells, tenants; validated. Default: 2 clusters × 2 cells. */
@@ -50,6 +55,8 @@ export class Sandbox {
   readonly faults = new Faults();
   private readonly planes = new Map<string, ControlPlane>();
   private readonly kubelets = new Map<string, SimulatedKubelet>();
+  /** Traffic components per cluster: the real Service one, simulated RPC registry and DNS. */
+  private readonly traffic = new Map<string, TrafficComponent[]>();
   private etcd: Etcd | undefined;
   private temporal: TemporalServer | undefined;
   private ownsRunDir = false;
@@ -162,7 +169,19 @@ export class Sandbox {
   }
 
   /** Stops everything, in reverse order; safe to call twice and after a failed start. */
+  /** Sets how long a simulated registry (rpc, dns) keeps routing to a pod after it stops being Ready. */
+  setDeregistrationDelay(component: string, ms: number): void {
+    const registries = [...this.traffic.values()]
+      .flat()
+      .filter((c): c is RegistryTrafficComponent => c.name === component && 'setDeregistrationDelay' in c);
+    if (registries.length === 0)
+      throw new SandboxError('UNKNOWN_TARGET', `no simulated traffic component "${component}"; simulated: rpc, dns`, { component });
+    for (const c of registries) c.setDeregistrationDelay(ms);
+  }
+
   async stop(): Promise<void> {
+    await Promise.all([...this.traffic.values()].flat().map((c) => c.stop().catch(() => undefined)));
+    this.traffic.clear();
     await Promise.all([...this.kubelets.values()].map((k) => k.stop().catch(() => undefined)));
     this.kubelets.clear();
     await Promise.all([...this.planes.values()].map((p) => p.stop()));
@@ -218,6 +237,21 @@ export class Sandbox {
           });
           this.kubelets.set(cluster.name, kubelet);
           await kubelet.start();
+        }),
+      );
+    });
+    await progress.step('starting traffic components (service, rpc, dns)', async () => {
+      await Promise.all(
+        this.topology.clusters.map(async (cluster) => {
+          const kc = this.kubeConfig(cluster.name);
+          const log = this.logger.child({ cluster: cluster.name });
+          const components: TrafficComponent[] = [
+            new ServiceTrafficComponent(kc, log),
+            createRpcComponent(kc, log),
+            createDnsComponent(kc, log),
+          ];
+          this.traffic.set(cluster.name, components);
+          await Promise.all(components.map((c) => c.start()));
         }),
       );
     });

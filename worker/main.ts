@@ -1,5 +1,6 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { createLogger } from '../sandbox/logger.js';
+import { startGateKeepers } from './gate-keeper.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from './worker.js';
 
 /**
@@ -23,7 +24,9 @@ async function run(): Promise<void> {
     logger,
   });
   logger.info({ temporalAddress, taskQueue: process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE }, 'worker started');
+  const gateKeepers = await startGateKeepers(kubeconfig, logger.child({ component: 'gate-keeper' }));
   await worker.run();
+  await gateKeepers.stop();
   await connection.close();
 }
 

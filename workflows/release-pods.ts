@@ -54,6 +54,7 @@ async function releasePod(
         workspace: plan.app.workspace,
         cell: pod.cell,
         pod: pod.name,
+        traffic: plan.app.traffic,
         revision,
         mode: plan.strategy.mode,
         podTimeoutSeconds: plan.strategy.podTimeoutSeconds,

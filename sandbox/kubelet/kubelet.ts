@@ -1,7 +1,7 @@
 import { ApiException, CoreV1Api, type KubeConfig, PatchStrategy, type V1Pod, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { startResilientInformer, type ResilientInformer } from '../kube/resilient-informer.js';
-import { WorkQueue } from '../kube/work-queue.js';
+import { startResilientInformer, type ResilientInformer } from '../../worker/kube/resilient-informer.js';
+import { WorkQueue } from '../../worker/kube/work-queue.js';
 import type { ClusterTopology } from '../topology.js';
 import type { Faults } from './faults.js';
 import { CELL_LABEL, nodeManifest, nodeStatus, planNodes, type SimulatedNode } from './nodes.js';

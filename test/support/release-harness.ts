@@ -6,6 +6,7 @@ import { ReleaseClient, type ReleaseRef } from '../../api/release-client.js';
 import { LABELS } from '../../activities/labels.js';
 import { createLogger } from '../../sandbox/logger.js';
 import { createWorker } from '../../worker/worker.js';
+import { startGateKeepers } from '../../worker/gate-keeper.js';
 import type { ReleaseStatus } from '../../workflows/release-status.js';
 import { connectSandbox, eventually, uniqueName, type TestSandbox } from './sandbox.js';
 
@@ -29,6 +30,7 @@ export async function startReleaseHarness(): Promise<ReleaseHarness> {
     logger: createLogger('test-worker', 'warn'),
   });
   const running = worker.run();
+  const gateKeepers = await startGateKeepers(sandbox.info.kubeconfig, createLogger('gate-keeper', 'warn'));
   const connection = await Connection.connect({ address: sandbox.info.temporalAddress });
   const client = new Client({ connection, namespace: sandbox.info.temporalNamespace });
   return {
@@ -39,6 +41,7 @@ export async function startReleaseHarness(): Promise<ReleaseHarness> {
     async stop() {
       worker.shutdown();
       await running;
+      await gateKeepers.stop();
       await connection.close();
       await (nativeConnection as NativeConnection).close();
     },

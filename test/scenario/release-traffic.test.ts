@@ -1,0 +1,133 @@
+import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import { uniqueName, eventually } from '../support/sandbox.js';
+import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
+
+let h: ReleaseHarness;
+beforeAll(async () => {
+  h = await startReleaseHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const ns = 'acme-prod';
+const FINALIZERS = ['traffic.barista.dev/service', 'traffic.barista.dev/rpc', 'traffic.barista.dev/dns'];
+const spec = (name: string, image: string, timeout = 30) => ({
+  name,
+  tenant: 'acme',
+  workspace: 'prod',
+  template: { containers: [{ name: 'app', image }] },
+  replicasPerCell: 3,
+  placement: { cells: ['rz01b'] },
+  traffic: [
+    { name: 'service', deregistrationTimeoutSeconds: timeout },
+    { name: 'rpc', deregistrationTimeoutSeconds: timeout },
+    { name: 'dns', deregistrationTimeoutSeconds: timeout },
+  ],
+});
+const traffic = (pod: V1Pod) => (pod.metadata?.finalizers ?? []).filter((f) => f.startsWith('traffic.barista.dev/')).sort();
+
+async function deployed(app: string, timeout?: number) {
+  const { revision } = await h.releases.upsertApp(spec(app, 'registry.local/t:1', timeout), 'alice');
+  expect(
+    (
+      await h.releases.result(
+        await h.releases.startRelease({ app, tenant: 'acme', revision, requestedBy: 'alice', strategy: { groups: 1 } }),
+      )
+    ).state,
+  ).toBe('succeeded');
+  const pods = await appPods(h.sandbox, 'kc2', ns, app);
+  for (const pod of pods) expect(traffic(pod)).toEqual([...FINALIZERS].sort());
+  return pods;
+}
+
+test('every pod is drained by all its traffic components before it restarts, and mounted again before it is done', async () => {
+  const app = uniqueName('drain');
+  const before = await deployed(app);
+  // watch every change of the app's pods during the release: a restart must never be seen while routed
+  const violations: string[] = [];
+  let restarts = 0;
+  const watch = await new Watch(h.sandbox.kubeConfig('kc2')).watch(
+    `/api/v1/namespaces/${ns}/pods`,
+    { labelSelector: `barista.dev/app=${app}` },
+    (_type, pod: V1Pod) => {
+      const cs = pod.status?.containerStatuses?.[0];
+      if (cs && !cs.ready && cs.restartCount > 0) {
+        restarts++;
+        if (traffic(pod).length > 0) violations.push(`${pod.metadata?.name} restarting while routed by ${traffic(pod).join(', ')}`);
+      }
+    },
+    () => undefined,
+  );
+  try {
+    await h.releases.upsertApp(spec(app, 'registry.local/t:2'), 'alice');
+    const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1, maxConcurrentPods: 1 } });
+    expect((await h.releases.result(ref)).state).toBe('succeeded');
+  } finally {
+    watch.abort();
+  }
+  expect(restarts).toBeGreaterThan(0);
+  expect(violations).toEqual([]);
+  const after = await appPods(h.sandbox, 'kc2', ns, app);
+  for (const pod of after) {
+    expect(imageOf(pod)).toBe('registry.local/t:2');
+    expect(traffic(pod)).toEqual([...FINALIZERS].sort());
+    expect(gateOf(pod)).toBe('True');
+    expect(pod.metadata?.annotations?.['barista.dev/draining']).toBeUndefined();
+    expect(pod.status?.podIP).toBe(before.find((p) => p.metadata?.name === pod.metadata?.name)?.status?.podIP);
+  }
+});
+
+test('a component that never lets go pauses the release naming the pod, the step and the component; resume retries', async () => {
+  const app = uniqueName('stuck');
+  await deployed(app, 2);
+  await h.sandbox.control.setDeregistrationDelay('rpc', 110_000);
+  try {
+    await h.releases.upsertApp(spec(app, 'registry.local/t:2', 2), 'alice');
+    const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1, maxConcurrentPods: 1 } });
+    const paused = await waitForStatus(h.releases, ref, 'paused at drain', (s) => s.state === 'paused');
+    expect(paused.paused).toMatchObject({ pod: `${app}-rz01b-2`, step: 'drain' });
+    expect(paused.paused?.reason).toMatch(/traffic component rpc to let go/);
+    // the pod was not upgraded while rpc still routed to it
+    const stuck = (await appPods(h.sandbox, 'kc2', ns, app)).find((p) => p.metadata?.name === `${app}-rz01b-2`)!;
+    expect(imageOf(stuck)).toBe('registry.local/t:1');
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+    await h.releases.resume(ref, { by: 'oncall' });
+    expect((await h.releases.result(ref)).state).toBe('succeeded');
+  } finally {
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+  }
+});
+
+test('a pod recreated outside a release gets its traffic gate opened and its traffic mounted within seconds', async () => {
+  const app = uniqueName('keeper');
+  await deployed(app);
+  const core = h.sandbox.kubeConfig('kc2').makeApiClient(CoreV1Api);
+  const name = `${app}-rz01b-0`;
+  const old = await core.readNamespacedPod({ name, namespace: ns });
+  await core.deleteNamespacedPod({ name, namespace: ns });
+  const back = await eventually(
+    'the recreated pod to serve',
+    async () => {
+      const pod = await core.readNamespacedPod({ name, namespace: ns });
+      return pod.metadata?.uid !== old.metadata?.uid && gateOf(pod) === 'True' && traffic(pod).length === 3 ? pod : undefined;
+    },
+    20_000,
+  );
+  expect(back.status?.conditions?.find((c) => c.type === 'barista.dev/traffic-ready')?.reason).toBe('OpenedByGateKeeper');
+});
+
+test('bad traffic declarations are refused with the field named', async () => {
+  const app = uniqueName('badtraffic');
+  const base = spec(app, 'registry.local/t:1');
+  await expect(h.releases.upsertApp({ ...base, traffic: [{ name: 'carrier-pigeon' }] }, 'a')).rejects.toMatchObject({
+    issues: [expect.objectContaining({ field: 'traffic[0].name' })],
+  });
+  await expect(h.releases.upsertApp({ ...base, traffic: [{ name: 'rpc' }, { name: 'rpc' }] }, 'a')).rejects.toMatchObject({
+    issues: [expect.objectContaining({ field: 'traffic[1].name', message: expect.stringContaining('declared twice') })],
+  });
+  await expect(h.releases.upsertApp({ ...base, traffic: [{ name: 'dns', deregistrationTimeoutSeconds: 0 }] }, 'a')).rejects.toMatchObject({
+    issues: [expect.objectContaining({ field: 'traffic[0].deregistrationTimeoutSeconds', message: expect.stringContaining('positive') })],
+  });
+  expect(await h.releases.getApp('acme', app)).toBeUndefined();
+});

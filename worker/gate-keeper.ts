@@ -1,0 +1,87 @@
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { DRAIN_ANNOTATION, FIELD_MANAGER, LABELS, TRAFFIC_READY } from '../activities/labels.js';
+import { startResilientInformer, type ResilientInformer } from './kube/resilient-informer.js';
+import { WorkQueue } from './kube/work-queue.js';
+
+const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+/**
+ * Opens the traffic gate of pods that appear outside a release (a crash, a lost node): as soon as their
+ * containers are ready, and never while a release has marked the pod as drained.
+ */
+export class GateKeeper {
+  private readonly core: CoreV1Api;
+  private readonly queue: WorkQueue;
+  private informer: ResilientInformer<V1Pod> | undefined;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly logger: Logger,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.queue = new WorkQueue((key) => this.reconcile(key), { concurrency: 8 });
+  }
+
+  static shouldOpen(pod: V1Pod): boolean {
+    if (!pod.spec?.readinessGates?.some((g) => g.conditionType === TRAFFIC_READY)) return false;
+    if (pod.metadata?.deletionTimestamp || pod.metadata?.annotations?.[DRAIN_ANNOTATION] !== undefined) return false;
+    const conditions = pod.status?.conditions ?? [];
+    const containersReady = conditions.find((c) => c.type === 'ContainersReady')?.status === 'True';
+    return containersReady && conditions.find((c) => c.type === TRAFFIC_READY)?.status !== 'True';
+  }
+
+  async start(): Promise<void> {
+    this.informer = startResilientInformer<V1Pod>(
+      this.kc,
+      '/api/v1/pods',
+      () => this.core.listPodForAllNamespaces({ labelSelector: `${LABELS.managedBy}=barista` }),
+      { onChange: (pod) => GateKeeper.shouldOpen(pod) && this.queue.add(`${pod.metadata?.namespace}/${pod.metadata?.name}`) },
+      { labelSelector: `${LABELS.managedBy}=barista` },
+    );
+    await this.informer.synced;
+  }
+
+  async stop(): Promise<void> {
+    this.queue.stop();
+    await this.informer?.stop();
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const cached = this.informer?.cache.get(name, namespace);
+    if (!cached || !GateKeeper.shouldOpen(cached)) return;
+    // read again: a release may have marked the pod since the cache saw it
+    const pod = await this.core.readNamespacedPod({ name, namespace });
+    if (!GateKeeper.shouldOpen(pod)) return;
+    await this.core.patchNamespacedPodStatus(
+      {
+        name,
+        namespace,
+        fieldManager: FIELD_MANAGER,
+        // resourceVersion precondition: if a release marked the pod meanwhile, 409 → retry → left alone
+        body: {
+          metadata: { resourceVersion: pod.metadata?.resourceVersion },
+          status: { conditions: [{ type: TRAFFIC_READY, status: 'True', lastTransitionTime: new Date(), reason: 'OpenedByGateKeeper' }] },
+        },
+      },
+      strategicPatch,
+    );
+    this.logger.info({ pod: key }, 'traffic gate opened for a pod created outside a release');
+  }
+}
+
+/** One gate keeper per cluster of a kubeconfig (one context per cluster). */
+export async function startGateKeepers(kubeconfig: string, logger: Logger): Promise<{ stop: () => Promise<void> }> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const base = new KubeConfig();
+  base.loadFromFile(kubeconfig);
+  const keepers = base.getContexts().map((context) => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    kc.setCurrentContext(context.name);
+    return new GateKeeper(kc, logger.child({ cluster: context.name }));
+  });
+  await Promise.all(keepers.map((k) => k.start()));
+  return { stop: async () => void (await Promise.all(keepers.map((k) => k.stop()))) };
+}
