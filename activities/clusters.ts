@@ -1,4 +1,5 @@
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigsByContext } from '../worker/kube/contexts.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../domain/failures.js';
 
@@ -17,13 +18,8 @@ export class Clusters {
   private readonly clients = new Map<string, ClusterClient>();
 
   constructor(kubeconfigFile: string) {
-    const base = new KubeConfig();
-    base.loadFromFile(kubeconfigFile);
-    for (const context of base.getContexts()) {
-      const kc = new KubeConfig();
-      kc.loadFromFile(kubeconfigFile);
-      kc.setCurrentContext(context.name);
-      this.clients.set(context.name, { name: context.name, kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) });
+    for (const [name, kc] of kubeConfigsByContext(kubeconfigFile)) {
+      this.clients.set(name, { name, kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) });
     }
   }
 

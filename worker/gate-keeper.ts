@@ -2,6 +2,7 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod
 import type { Logger } from 'pino';
 import { DRAIN_ANNOTATION, FIELD_MANAGER, LABELS, TRAFFIC_READY } from '../activities/labels.js';
 import { startResilientInformer, type ResilientInformer } from './kube/resilient-informer.js';
+import { kubeConfigsByContext } from './kube/contexts.js';
 import { WorkQueue } from './kube/work-queue.js';
 
 const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
@@ -73,15 +74,7 @@ export class GateKeeper {
 
 /** One gate keeper per cluster of a kubeconfig (one context per cluster). */
 export async function startGateKeepers(kubeconfig: string, logger: Logger): Promise<{ stop: () => Promise<void> }> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const base = new KubeConfig();
-  base.loadFromFile(kubeconfig);
-  const keepers = base.getContexts().map((context) => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    kc.setCurrentContext(context.name);
-    return new GateKeeper(kc, logger.child({ cluster: context.name }));
-  });
+  const keepers = [...kubeConfigsByContext(kubeconfig)].map(([cluster, kc]) => new GateKeeper(kc, logger.child({ cluster })));
   await Promise.all(keepers.map((k) => k.start()));
   return { stop: async () => void (await Promise.all(keepers.map((k) => k.stop()))) };
 }

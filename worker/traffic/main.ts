@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigsByContext } from '../kube/contexts.js';
 import { createLogger } from '../../sandbox/logger.js';
 import { ServiceTrafficComponent } from './service/index.js';
 
@@ -10,16 +10,10 @@ async function run(): Promise<void> {
   const logger = createLogger('traffic-service');
   const file = process.env.KUBECONFIG;
   if (!file) throw new Error('KUBECONFIG must be set');
-  const base = new KubeConfig();
-  base.loadFromFile(file);
-  const components = base.getContexts().map((context) => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(file);
-    kc.setCurrentContext(context.name);
-    return new ServiceTrafficComponent(kc, logger.child({ cluster: context.name }));
-  });
+  const contexts = kubeConfigsByContext(file);
+  const components = [...contexts].map(([cluster, kc]) => new ServiceTrafficComponent(kc, logger.child({ cluster })));
   await Promise.all(components.map((c) => c.start()));
-  logger.info({ clusters: base.getContexts().map((c) => c.name) }, 'service traffic component running');
+  logger.info({ clusters: [...contexts.keys()] }, 'service traffic component running');
   const stop = () => void Promise.all(components.map((c) => c.stop())).then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
