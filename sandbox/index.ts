@@ -46,3 +46,4 @@ export async function launchSandbox(opts: SandboxOptions = {}): Promise<Launched
     throw err;
   }
 }
+export { TrafficGenerator, type TrafficStats } from './traffic/generator.js';

@@ -13,6 +13,8 @@ export interface WorkerOptions {
   /** Kubeconfig with one context per cluster, named after the cluster. */
   kubeconfig: string;
   logger: Logger;
+  /** Test-only: do not wait for traffic components (shows that the traffic counter sees loss). */
+  skipDrainForTests?: boolean;
 }
 
 /** A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. */
@@ -23,7 +25,11 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-    activities: createActivities({ clusters: new Clusters(opts.kubeconfig), logger: opts.logger }),
+    activities: createActivities({
+      clusters: new Clusters(opts.kubeconfig),
+      logger: opts.logger,
+      skipDrainForTests: opts.skipDrainForTests ?? false,
+    }),
     maxConcurrentActivityTaskExecutions: 200,
   });
   return { worker, connection };

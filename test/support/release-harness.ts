@@ -19,7 +19,7 @@ export interface ReleaseHarness {
   stop(): Promise<void>;
 }
 
-export async function startReleaseHarness(): Promise<ReleaseHarness> {
+export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } = {}): Promise<ReleaseHarness> {
   const sandbox = await connectSandbox();
   const taskQueue = uniqueName('barista-test');
   const { worker, connection: nativeConnection } = await createWorker({
@@ -28,6 +28,7 @@ export async function startReleaseHarness(): Promise<ReleaseHarness> {
     taskQueue,
     kubeconfig: sandbox.info.kubeconfig,
     logger: createLogger('test-worker', 'warn'),
+    skipDrainForTests: opts.skipDrainForTests ?? false,
   });
   const running = worker.run();
   const gateKeepers = await startGateKeepers(sandbox.info.kubeconfig, createLogger('gate-keeper', 'warn'));
