@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createAwaitGroupStable } from './await-group-stable.js';
 import type { Clusters } from './clusters.js';
 import { createEnsurePodReleased } from './ensure-pod-released.js';
+import { createEnsurePodHandedBack } from './ensure-pod-handed-back.js';
 import { createEnsureWorkload } from './ensure-workload.js';
 import { createResolveCells } from './resolve-cells.js';
 
@@ -22,6 +23,7 @@ export function createActivities({ clusters, logger, skipDrainForTests }: Activi
     ensureWorkload: createEnsureWorkload(clusters, logger),
     ensurePodReleased: createEnsurePodReleased(clusters, logger, { skipDrainForTests }),
     awaitGroupStable: createAwaitGroupStable(clusters),
+    ensurePodHandedBack: createEnsurePodHandedBack(clusters),
   };
 }
 

@@ -204,18 +204,19 @@ export class Sandbox {
     await ensureDir(dataDir);
     const temporalPort = await choosePort(this.opts.temporalPort, 'the Temporal server');
     if (this.opts.temporalUiPort !== undefined) await choosePort(this.opts.temporalUiPort, 'the Temporal Web UI');
-    this.etcd = new Etcd({ dataDir: path.join(dataDir, 'etcd'), logDir, clientPort: await freePort(), peerPort: await freePort() });
     this.temporal = new TemporalServer({
       port: temporalPort,
+      httpPort: await freePort(),
+      metricsPort: await freePort(),
       ...(this.opts.temporalUiPort !== undefined ? { uiPort: this.opts.temporalUiPort } : {}),
       logDir,
       ...(persistent ? { dbFile: path.join(dataDir, 'temporal.sqlite') } : {}),
       namespace: this.opts.temporalNamespace ?? 'default',
     });
-    await Promise.all([
-      progress.step('starting etcd', () => this.etcd!.start()),
-      progress.step(`starting Temporal dev server on 127.0.0.1:${temporalPort}`, () => this.temporal!.start()),
-    ]);
+    // Temporal binds internal ports of its own choosing: let it settle before handing out the others
+    await progress.step(`starting Temporal dev server on 127.0.0.1:${temporalPort}`, () => this.temporal!.start());
+    this.etcd = new Etcd({ dataDir: path.join(dataDir, 'etcd'), logDir, clientPort: await freePort(), peerPort: await freePort() });
+    await progress.step('starting etcd', () => this.etcd!.start());
     for (const cluster of this.topology.clusters) {
       const port = await choosePort(cluster.apiServerPort, `the API server of cluster ${cluster.name}`);
       const dir = await ensureDir(path.join(this.runDir, 'clusters', cluster.name));

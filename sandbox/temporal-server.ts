@@ -13,6 +13,9 @@ export const SEARCH_ATTRIBUTES = {
 
 export interface TemporalServerOptions {
   port: number;
+  /** The dev server's HTTP API and metrics ports; given explicitly so that it never takes a port meant for another process. */
+  httpPort: number;
+  metricsPort: number;
   uiPort?: number;
   logDir: string;
   /** SQLite file for a store that survives restarts; unset keeps everything in memory. */

@@ -1,8 +1,8 @@
-import { ApplicationFailure, ActivityFailure, condition } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure, condition, patched } from '@temporalio/workflow';
 import type { PodRef, ReleasePlan, Revision } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
 import type { PodStepFailure } from '../activities/types.js';
-import { waits } from './activity-proxies.js';
+import { mutate, waits } from './activity-proxies.js';
 import type { ReleaseTracker } from './release-state.js';
 
 /**
@@ -39,6 +39,10 @@ async function releasePod(
     if (opts.stop()) return;
     if (t.skipped.has(pod.name) && !opts.rollingBack) {
       pod.state = 'skipped';
+      // v2: a skipped pod that this release drained is handed back to the gate keeper
+      if (pod.changed && patched('hand-back-skipped-pods')) {
+        await mutate.ensurePodHandedBack({ cluster: pod.cluster, namespace: plan.app.namespace, pod: pod.name });
+      }
       return;
     }
     pod.state = 'in-progress';

@@ -1,4 +1,4 @@
-import { uniqueName } from '../support/sandbox.js';
+import { eventually, uniqueName } from '../support/sandbox.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
 
 let h: ReleaseHarness;
@@ -91,4 +91,9 @@ test('skip-pod takes a failing pod out of the release; promote-all passes the re
   expect(final.gates.every((g) => g.state === 'skipped' && g.decidedBy === 'oncall')).toBe(true);
   expect(final.pods.filter((p) => p.state === 'done')).toHaveLength(2);
   expect(final.audit.map((a) => a.action)).toEqual(expect.arrayContaining(['skip-pod', 'paused', 'resumed', 'promote-all']));
+  // the skipped pod was handed back: no drain mark left, and the gate keeper opened it once it was ready
+  await eventually('the skipped pod to serve again', async () => {
+    const pod = (await appPods(h.sandbox, 'kc1', 'acme-prod', app)).find((p) => p.metadata?.name === stuck);
+    return pod && pod.metadata?.annotations?.['barista.dev/draining'] === undefined && gateOf(pod) === 'True' ? pod : undefined;
+  });
 });

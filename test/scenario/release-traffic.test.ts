@@ -1,4 +1,4 @@
-import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
 import { uniqueName, eventually } from '../support/sandbox.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
 
@@ -115,6 +115,18 @@ test('a pod recreated outside a release gets its traffic gate opened and its tra
     20_000,
   );
   expect(back.status?.conditions?.find((c) => c.type === 'barista.dev/traffic-ready')?.reason).toBe('OpenedByGateKeeper');
+});
+
+test('finalizers never leak: deleting the workload removes its pods although every component held them', async () => {
+  const app = uniqueName('delete');
+  await deployed(app);
+  const apps = h.sandbox.kubeConfig('kc2').makeApiClient(AppsV1Api);
+  await apps.deleteNamespacedStatefulSet({ name: `${app}-rz01b`, namespace: ns, propagationPolicy: 'Foreground' });
+  await eventually(
+    'every pod of the app to be gone',
+    async () => ((await appPods(h.sandbox, 'kc2', ns, app)).length === 0 ? true : undefined),
+    30_000,
+  );
 });
 
 test('bad traffic declarations are refused with the field named', async () => {
