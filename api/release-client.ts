@@ -73,8 +73,12 @@ export class ReleaseClient {
    * is a DomainError and nothing is started. A release of the same App in flight refuses the start with
    * its id (CONFLICT).
    */
-  async startRelease(input: unknown): Promise<ReleaseRef> {
+  async startRelease(input: unknown, opts: { idempotencyKey?: string } = {}): Promise<ReleaseRef> {
     const request = parseReleaseRequest(input);
+    const workflowId = appReleaseId(request.tenant, request.app);
+    // the same idempotency key returns the release it started, in flight or finished
+    const previous = opts.idempotencyKey ? await this.latestRun(workflowId) : undefined;
+    if (previous && previous.memo?.idempotencyKey === opts.idempotencyKey) return { workflowId, runId: previous.runId };
     const record = await this.getApp(request.tenant, request.app);
     if (!record)
       throw new DomainError('NOT_FOUND', `app ${request.tenant}/${request.app} is not registered`, [
@@ -93,7 +97,6 @@ export class ReleaseClient {
     const namespace = namespaceOf(record.spec);
     // plan once here so that bad strategies are refused before anything starts (cells are resolved later)
     planRelease({ app: record.spec, namespace, from, to, request, clusterOf: () => 'unresolved' });
-    const workflowId = appReleaseId(request.tenant, request.app);
     const args: [AppReleaseInput] = [{ request, app: record.spec, namespace, to, ...(from ? { from } : {}) }];
     try {
       const handle = await this.client.workflow.start('appRelease', {
@@ -102,6 +105,7 @@ export class ReleaseClient {
         args,
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        memo: { requestedBy: request.requestedBy, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) },
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {
@@ -117,6 +121,16 @@ export class ReleaseClient {
           },
         );
       }
+      throw err;
+    }
+  }
+
+  private async latestRun(workflowId: string): Promise<{ runId: string; memo?: Record<string, unknown> } | undefined> {
+    try {
+      const d = await this.client.workflow.getHandle(workflowId).describe();
+      return { runId: d.runId, ...(d.memo ? { memo: d.memo } : {}) };
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
       throw err;
     }
   }

@@ -1,0 +1,9 @@
+import type { FastifyRequest } from 'fastify';
+import type { Identity } from './auth.js';
+import type { ReleaseClient } from './release-client.js';
+
+/** What the routes need: the release client and a way to authenticate a request. */
+export interface ApiContext {
+  releases: ReleaseClient;
+  identify(req: FastifyRequest): Identity;
+}

@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppSpecSchema, DomainError, dnsLabel } from '../../domain/index.js';
+import { TokenStore } from '../auth.js';
+import type { ApiContext } from '../context.js';
+
+export const AppParams = z.strictObject({ tenant: dnsLabel, app: dnsLabel });
+export const AppBody = AppSpecSchema.omit({ name: true, tenant: true });
+
+/** Apps: register or update (a changed template, replicas or overrides make a new revision), read. */
+export const appRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
+  async function routes(app) {
+    app.put(
+      '/v1/tenants/:tenant/apps/:app',
+      { schema: { params: AppParams, body: AppBody, tags: ['apps'], summary: 'Register or update an App' } },
+      async (req) => {
+        const identity = ctx.identify(req);
+        TokenStore.authorize(identity, 'apps:write', req.params.tenant);
+        return ctx.releases.upsertApp({ ...req.body, name: req.params.app, tenant: req.params.tenant }, identity.name);
+      },
+    );
+
+    app.get(
+      '/v1/tenants/:tenant/apps/:app',
+      { schema: { params: AppParams, tags: ['apps'], summary: 'An App with its revisions' } },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        const record = await ctx.releases.getApp(req.params.tenant, req.params.app);
+        if (!record) throw new DomainError('NOT_FOUND', `app ${req.params.tenant}/${req.params.app} is not registered`);
+        return record;
+      },
+    );
+  };

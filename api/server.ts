@@ -1,0 +1,43 @@
+import swagger from '@fastify/swagger';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { TokenStore } from './auth.js';
+import { errorHandler } from './errors.js';
+import type { ReleaseClient } from './release-client.js';
+import { appRoutes } from './routes/apps.js';
+import { releaseRoutes } from './routes/releases.js';
+
+export interface ApiOptions {
+  releases: ReleaseClient;
+  tokens: TokenStore;
+  logger: Logger;
+}
+
+/** The HTTP API: every body, path and header validated with zod; an OpenAPI document from the same schemas. */
+export async function buildApi(
+  opts: ApiOptions,
+): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>> {
+  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Barista API', version: '1', description: 'Gradual, lossless, auditable releases of Kubernetes applications' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  const ctx = {
+    releases: opts.releases,
+    identify: (req: { headers: { authorization?: string } }) => opts.tokens.authenticate(req.headers.authorization),
+  };
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(appRoutes(ctx));
+  await app.register(releaseRoutes(ctx));
+  return app;
+}

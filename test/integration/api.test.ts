@@ -1,0 +1,202 @@
+import type { FastifyInstance } from 'fastify';
+import { hashToken, TokenStore } from '../../api/auth.js';
+import { buildApi } from '../../api/server.js';
+import { createLogger } from '../../sandbox/logger.js';
+import { uniqueName } from '../support/sandbox.js';
+import { startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
+
+let h: ReleaseHarness;
+let api: FastifyInstance;
+const tokens = {
+  admin: 'admin-token-1',
+  releaser: 'releaser-token-1',
+  approver: 'approver-token-1',
+  viewer: 'viewer-token-1',
+  other: 'other-tenant-token',
+};
+
+beforeAll(async () => {
+  h = await startReleaseHarness();
+  const store = new TokenStore([
+    { name: 'ada', sha256: hashToken(tokens.admin), roles: ['admin'], tenants: ['*'] },
+    { name: 'rita', sha256: hashToken(tokens.releaser), roles: ['releaser'], tenants: ['acme'] },
+    { name: 'april', sha256: hashToken(tokens.approver), roles: ['approver'], tenants: ['acme'] },
+    { name: 'vic', sha256: hashToken(tokens.viewer), roles: ['viewer'], tenants: ['acme'] },
+    { name: 'gus', sha256: hashToken(tokens.other), roles: ['admin'], tenants: ['globex'] },
+  ]);
+  api = await buildApi({ releases: h.releases, tokens: store, logger: createLogger('api', 'warn') });
+  base = await api.listen({ port: 0, host: '127.0.0.1' });
+});
+
+let base = '';
+/** A real HTTP call to the API listening on loopback. */
+async function call(opts: { method: string; url: string; headers?: Record<string, string>; payload?: unknown; raw?: string }) {
+  const hasBody = opts.payload !== undefined || opts.raw !== undefined;
+  const res = await fetch(`${base}${opts.url}`, {
+    method: opts.method,
+    headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...(opts.headers ?? {}) },
+    ...(hasBody ? { body: opts.raw ?? JSON.stringify(opts.payload) } : {}),
+  });
+  const text = await res.text();
+  return { statusCode: res.status, json: () => JSON.parse(text) };
+}
+afterAll(async () => {
+  await api?.close();
+  await h?.stop();
+});
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+const appBody = {
+  workspace: 'prod',
+  template: { containers: [{ name: 'app', image: 'registry.local/api:1' }] },
+  replicasPerCell: 2,
+  placement: { cells: ['rz00a'] },
+};
+
+test('register an app, start a release idempotently, approve it, read its status with the approver recorded', async () => {
+  const app = uniqueName('api');
+  const put = await call({ method: 'PUT', url: `/v1/tenants/acme/apps/${app}`, headers: auth(tokens.releaser), payload: appBody });
+  expect(put.statusCode).toBe(200);
+  expect(put.json()).toEqual({ revision: 1, created: true });
+  const start = () =>
+    call({
+      method: 'POST',
+      url: `/v1/tenants/acme/apps/${app}/release`,
+      headers: { ...auth(tokens.releaser), 'idempotency-key': `k-${app}` },
+      payload: { strategy: { groups: 2, gate: { type: 'manual' } } },
+    });
+  const first = await start();
+  expect(first.statusCode).toBe(201);
+  const again = await start();
+  expect(again.json()).toEqual(first.json()); // same key, same release
+  const other = await call({ method: 'POST', url: `/v1/tenants/acme/apps/${app}/release`, headers: auth(tokens.releaser), payload: {} });
+  expect(other.statusCode).toBe(409);
+  expect(other.json().error).toMatch(/already has a release in flight/);
+
+  // the releaser may not approve; the approver may
+  expect(
+    (await call({ method: 'POST', url: `/v1/tenants/acme/apps/${app}/release/approve`, headers: auth(tokens.releaser), payload: {} }))
+      .statusCode,
+  ).toBe(403);
+  const ok = await call({
+    method: 'POST',
+    url: `/v1/tenants/acme/apps/${app}/release/approve`,
+    headers: auth(tokens.approver),
+    payload: { group: 0, reason: 'lgtm' },
+  });
+  expect(ok.statusCode).toBe(202);
+  const final = await h.releases.result(first.json());
+  expect(final.state).toBe('succeeded');
+  expect(final.gates[0]).toMatchObject({ state: 'passed', decidedBy: 'april' });
+  const status = await call({ method: 'GET', url: `/v1/tenants/acme/apps/${app}/release`, headers: auth(tokens.viewer) });
+  expect(status.statusCode).toBe(200);
+  expect(status.json().audit.find((a: { action: string }) => a.action === 'requested').by).toBe('rita');
+});
+
+test('unauthenticated, wrong-role and other-tenant calls are refused', async () => {
+  const app = uniqueName('authz');
+  const url = `/v1/tenants/acme/apps/${app}`;
+  expect((await call({ method: 'PUT', url, payload: appBody })).statusCode).toBe(401);
+  expect((await call({ method: 'PUT', url, headers: auth('nope'), payload: appBody })).statusCode).toBe(401);
+  const viewer = await call({ method: 'PUT', url, headers: auth(tokens.viewer), payload: appBody });
+  expect(viewer.statusCode).toBe(403);
+  expect(viewer.json().error).toMatch(/vic .* may not apps:write/);
+  const foreign = await call({ method: 'PUT', url, headers: auth(tokens.other), payload: appBody });
+  expect(foreign.statusCode).toBe(403);
+  expect(foreign.json().error).toMatch(/may not act on tenant acme/);
+  expect(await h.releases.getApp('acme', app)).toBeUndefined();
+});
+
+describe('a corpus of malformed requests: each 400 naming the field, nothing started', () => {
+  const app = uniqueName('corpus');
+  beforeAll(async () => {
+    await call({ method: 'PUT', url: `/v1/tenants/acme/apps/${app}`, headers: auth(tokens.admin), payload: appBody });
+  });
+  const put = (body: unknown) => ({ method: 'PUT' as const, url: `/v1/tenants/acme/apps/${app}-x`, body });
+  const start = (body: unknown) => ({ method: 'POST' as const, url: `/v1/tenants/acme/apps/${app}/release`, body });
+  const cases: [string, { method: 'PUT' | 'POST'; url: string; body: unknown }, RegExp][] = [
+    ['app: missing template', put({ ...appBody, template: undefined }), /^template$/],
+    ['app: no containers', put({ ...appBody, template: { containers: [] } }), /^template\.containers$/],
+    [
+      'app: image with spaces',
+      put({ ...appBody, template: { containers: [{ name: 'app', image: 'not an image' }] } }),
+      /^template\.containers\[0\]\.image$/,
+    ],
+    [
+      'app: uppercase container name',
+      put({ ...appBody, template: { containers: [{ name: 'App', image: 'x:1' }] } }),
+      /^template\.containers\[0\]\.name$/,
+    ],
+    ['app: replicas 0', put({ ...appBody, replicasPerCell: 0 }), /^replicasPerCell$/],
+    ['app: replicas a string', put({ ...appBody, replicasPerCell: 'two' }), /^replicasPerCell$/],
+    ['app: replicas fractional', put({ ...appBody, replicasPerCell: 1.5 }), /^replicasPerCell$/],
+    ['app: empty placement', put({ ...appBody, placement: { cells: [] } }), /^placement\.cells$/],
+    ['app: repeated cell', put({ ...appBody, placement: { cells: ['a', 'a'] } }), /^placement\.cells$/],
+    ['app: bad cell name', put({ ...appBody, placement: { cells: ['RZ_1'] } }), /^placement\.cells\[0\]$/],
+    ['app: unknown field', put({ ...appBody, colour: 'blue' }), /^\(body\)$/],
+    ['app: unknown traffic component', put({ ...appBody, traffic: [{ name: 'pigeon' }] }), /^traffic\[0\]\.name$/],
+    ['app: duplicate traffic component', put({ ...appBody, traffic: [{ name: 'dns' }, { name: 'dns' }] }), /^traffic\[1\]\.name$/],
+    [
+      'app: zero deregistration timeout',
+      put({ ...appBody, traffic: [{ name: 'dns', deregistrationTimeoutSeconds: 0 }] }),
+      /^traffic\[0\]\.deregistrationTimeoutSeconds$/,
+    ],
+    ['app: negative override replicas', put({ ...appBody, overrides: { rz00a: { replicas: -1 } } }), /^overrides\.rz00a\.replicas$/],
+    [
+      'app: env name invalid',
+      put({ ...appBody, template: { containers: [{ name: 'app', image: 'x:1', env: { '1BAD': 'x' } }] } }),
+      /^template\.containers\[0\]\.env/,
+    ],
+    ['app: body not an object', put('hello'), /^\(body\)$/],
+    ['release: groups 0', start({ strategy: { groups: 0 } }), /^strategy\.groups$/],
+    ['release: groups a string', start({ strategy: { groups: 'three' } }), /^strategy\.groups$/],
+    ['release: negative group size', start({ strategy: { groupSizes: [-1] } }), /^strategy\.groupSizes\[0\]$/],
+    ['release: percentage over 100', start({ strategy: { groupSizes: ['150%'] } }), /^strategy\.groupSizes\[0\]$/],
+    ['release: groups and groupSizes', start({ strategy: { groups: 2, groupSizes: [1] } }), /^strategy\.groupSizes$/],
+    ['release: unknown gate', start({ strategy: { gate: { type: 'sometimes' } } }), /^strategy\.gate/],
+    ['release: timed gate without seconds', start({ strategy: { gate: { type: 'timed' } } }), /^strategy\.gate\.seconds$/],
+    [
+      'release: auto gate negative window',
+      start({ strategy: { gate: { type: 'auto', windowSeconds: -3 } } }),
+      /^strategy\.gate\.windowSeconds$/,
+    ],
+    ['release: bad mode', start({ strategy: { mode: 'yolo' } }), /^strategy\.mode$/],
+    ['release: bad beta', start({ strategy: { beta: 'two' } }), /^strategy\.beta$/],
+    ['release: negative pod timeout', start({ strategy: { podTimeoutSeconds: -1 } }), /^strategy\.podTimeoutSeconds$/],
+    ['release: zero concurrency', start({ strategy: { maxConcurrentPods: 0 } }), /^strategy\.maxConcurrentPods$/],
+    ['release: revision 0', start({ revision: 0 }), /^revision$/],
+    ['release: revision a string', start({ revision: 'latest' }), /^revision$/],
+    ['release: empty mask', start({ mask: [] }), /^mask$/],
+    ['release: mask outside placement', start({ mask: ['rz99z'] }), /^mask$/],
+    ['release: revision that does not exist', start({ revision: 42 }), /^revision$/],
+    ['release: more groups than pods', start({ strategy: { groups: 9 } }), /^strategy\.groups$/],
+    ['release: unknown field', start({ app: 'other' }), /^\(body\)$/],
+    ['release: requestedBy is not the caller to set', start({ requestedBy: 'mallory' }), /^\(body\)$/],
+  ];
+
+  test.each(cases)('%s', async (_name, req, field) => {
+    const res = await call({ method: req.method, url: req.url, headers: auth(tokens.admin), raw: JSON.stringify(req.body) });
+    expect(res.statusCode).toBe(400);
+    const body = res.json() as { error: string; issues: { field: string; message: string }[] };
+    expect(body.issues.some((i) => field.test(i.field))).toBe(true);
+    expect(body.error).toMatch(/invalid/);
+  });
+
+  test('none of them started a release or registered an app', async () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+    await expect(h.client.workflow.getHandle(`release/acme/${app}`).describe()).rejects.toMatchObject({ name: 'WorkflowNotFoundError' });
+    expect(await h.releases.getApp('acme', `${app}-x`)).toBeUndefined();
+  });
+});
+
+test('the OpenAPI document describes the routes', async () => {
+  const doc = (await call({ method: 'GET', url: '/openapi.json' })).json();
+  expect(doc.openapi).toMatch(/^3\./);
+  expect(Object.keys(doc.paths)).toEqual(
+    expect.arrayContaining([
+      '/v1/tenants/{tenant}/apps/{app}',
+      '/v1/tenants/{tenant}/apps/{app}/release',
+      '/v1/tenants/{tenant}/apps/{app}/release/approve',
+    ]),
+  );
+});
