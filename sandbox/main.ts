@@ -7,6 +7,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createLogger } from './logger.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from '../worker/worker.js';
 import { startGateKeepers } from '../worker/gate-keeper.js';
+import { startLocalApi } from './local-api.js';
 
 /**
  * `npm start`: the embedded default. Brings up the sandbox with a persistent store, prints where everything
@@ -36,6 +37,7 @@ async function run(): Promise<void> {
   );
   const workerRun = worker.run();
   const gateKeepers = await startGateKeepers(info.kubeconfig, createLogger('gate-keeper'));
+  const api = await startLocalApi(info, Number(process.env.BARISTA_API_PORT ?? 0));
   const lines = [
     '',
     `Barista sandbox is up (${((Date.now() - started) / 1000).toFixed(1)}s).`,
@@ -44,6 +46,7 @@ async function run(): Promise<void> {
     ...info.clusters.map((c) => `    context ${c.name}: ${c.server}  tenant ${c.tenant}/${c.workspace}  cells ${c.cells.join(', ')}`),
     `  control:    ${info.controlUrl} (token in ${path.join(info.runDir, 'control.token')})`,
     `  worker:     task queue ${DEFAULT_TASK_QUEUE} (workflows appRelease, appEntity)`,
+    `  API:        ${api.url} (OpenAPI at ${api.url}/openapi.json; admin token in ${api.tokenFile})`,
     `  logs:       ${path.join(info.runDir, 'logs')} and ${path.join(info.runDir, 'clusters')}`,
     '',
     `Try: KUBECONFIG=${info.kubeconfig} kubectl --context ${info.clusters[0]?.name} get nodes`,
@@ -59,6 +62,7 @@ async function run(): Promise<void> {
     progress.info(`${signal}: stopping the sandbox`);
     worker.shutdown();
     void workerRun
+      .then(() => api.close())
       .then(() => gateKeepers.stop())
       .then(() => connection.close())
       .then(() => launched.stop())
