@@ -1,0 +1,159 @@
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import type { ReleaseStatus } from '../workflows/release-status.js';
+import { api, CliError, loadConfig, saveConfig } from './api-client.js';
+import { exitCodeFor, renderRelease } from './render.js';
+
+/** `tenant/app` → the route prefix of that App. */
+function appRoute(ref: string): string {
+  const m = /^([a-z0-9-]+)\/([a-z0-9-]+)$/.exec(ref);
+  if (!m) throw new CliError(`"${ref}" is not <tenant>/<app>`);
+  return `/v1/tenants/${m[1]}/apps/${m[2]}`;
+}
+
+const program = new Command('barista').description('Gradual, lossless, auditable releases').showHelpAfterError();
+
+program
+  .command('configure')
+  .description('save the API endpoint and token (file mode 0600)')
+  .requiredOption('--endpoint <url>', 'API URL, e.g. http://127.0.0.1:8080')
+  .requiredOption('--token <token>', 'bearer token')
+  .action(async (o: { endpoint: string; token: string }) => {
+    console.log(`saved to ${await saveConfig({ endpoint: o.endpoint, token: o.token })}`);
+  });
+
+const app = program.command('app').description('Apps and their revisions');
+app
+  .command('apply')
+  .description('register or update an App from a YAML file (name, tenant and the spec)')
+  .requiredOption('-f, --file <file>', 'app.yaml')
+  .action(async (o: { file: string }) => {
+    const spec = parseYaml(await readFile(o.file, 'utf8')) as { name?: string; tenant?: string } & Record<string, unknown>;
+    const { name, tenant, ...body } = spec;
+    if (!name || !tenant) throw new CliError(`${o.file}: name and tenant are required`);
+    const result = await api<{ revision: number; created: boolean }>(await loadConfig(), 'PUT', appRoute(`${tenant}/${name}`), body);
+    console.log(
+      result.created
+        ? `${tenant}/${name}: revision ${result.revision} created`
+        : `${tenant}/${name}: unchanged at revision ${result.revision}`,
+    );
+  });
+
+const release = program.command('release').description('Releases of an App');
+release
+  .command('start <app>')
+  .description('start a release of <tenant>/<app>')
+  .option('--revision <n>', 'target revision (default: latest)', Number)
+  .option('--groups <n>', 'number of groups', Number)
+  .addOption(new Option('--gate <type>', 'gate between groups').choices(['manual', 'auto', 'timed']))
+  .option('--gate-seconds <n>', 'auto: verification window; timed: pause', Number)
+  .addOption(new Option('--mode <mode>').choices(['in-place', 'recreate']))
+  .option('--mask <cells>', 'comma-separated cells this release may change')
+  .option('--reason <text>')
+  .option('--idempotency-key <key>')
+  .action(
+    async (
+      ref: string,
+      o: {
+        revision?: number;
+        groups?: number;
+        gate?: string;
+        gateSeconds?: number;
+        mode?: string;
+        mask?: string;
+        reason?: string;
+        idempotencyKey?: string;
+      },
+    ) => {
+      const gate =
+        o.gate === 'auto'
+          ? { type: 'auto', ...(o.gateSeconds ? { windowSeconds: o.gateSeconds } : {}) }
+          : o.gate === 'timed'
+            ? { type: 'timed', seconds: o.gateSeconds }
+            : o.gate
+              ? { type: o.gate }
+              : undefined;
+      const strategy = {
+        ...(o.groups !== undefined ? { groups: o.groups } : {}),
+        ...(gate ? { gate } : {}),
+        ...(o.mode ? { mode: o.mode } : {}),
+      };
+      const body = {
+        ...(o.revision !== undefined ? { revision: o.revision } : {}),
+        ...(o.mask ? { mask: o.mask.split(',') } : {}),
+        ...(o.reason ? { reason: o.reason } : {}),
+        strategy,
+      };
+      const started = await api<{ workflowId: string; runId: string }>(
+        await loadConfig(),
+        'POST',
+        `${appRoute(ref)}/release`,
+        body,
+        o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
+      );
+      console.log(`started ${started.workflowId} (run ${started.runId})`);
+    },
+  );
+
+release
+  .command('status <app>')
+  .description('show the release of <tenant>/<app>; --watch follows it live until it needs you or ends')
+  .option('-w, --watch', 'follow until done (exit 0), failed/aborted/rolled back (1), or waiting for a person (2)')
+  .action(async (ref: string, o: { watch?: boolean }) => {
+    const config = await loadConfig();
+    const get = () => api<ReleaseStatus>(config, 'GET', `${appRoute(ref)}/release`);
+    if (!o.watch) {
+      const s = await get();
+      console.log(renderRelease(s).join('\n'));
+      return;
+    }
+    const tty = process.stdout.isTTY;
+    let drawn = 0;
+    let last = '';
+    for (;;) {
+      const s = await get();
+      const lines = renderRelease(s);
+      const text = lines.join('\n');
+      if (tty) {
+        process.stdout.write(`${drawn ? `\x1b[${drawn}A\x1b[J` : ''}${text}\n`); // redraw in place
+        drawn = lines.length;
+      } else if (text !== last) {
+        process.stdout.write(`${new Date().toISOString()}\n${text}\n`);
+      }
+      last = text;
+      const code = exitCodeFor(s);
+      if (code !== undefined) {
+        process.exitCode = code;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  });
+
+for (const action of ['approve', 'pause', 'resume', 'abort', 'rollback', 'promote-all'] as const) {
+  const cmd = release.command(`${action} <app>`).description(`${action} the release of <tenant>/<app>`).option('--reason <text>');
+  if (action === 'approve') cmd.option('--group <n>', 'group whose gate to approve (default: the current one)', Number);
+  cmd.action(async (ref: string, o: { reason?: string; group?: number }) => {
+    const body = { ...(o.reason ? { reason: o.reason } : {}), ...(o.group !== undefined ? { group: o.group } : {}) };
+    const r = await api<{ accepted: string; by: string }>(await loadConfig(), 'POST', `${appRoute(ref)}/release/${action}`, body);
+    console.log(`${r.accepted} sent as ${r.by}`);
+  });
+}
+
+release
+  .command('skip-pod <app> <pod>')
+  .description('take a pod out of the release of <tenant>/<app>')
+  .option('--reason <text>')
+  .action(async (ref: string, pod: string, o: { reason?: string }) => {
+    const r = await api<{ accepted: string; by: string }>(await loadConfig(), 'POST', `${appRoute(ref)}/release/skip-pod`, {
+      pod,
+      ...(o.reason ? { reason: o.reason } : {}),
+    });
+    console.log(`${r.accepted} sent as ${r.by}`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`barista: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = err instanceof CliError ? err.exitCode : 1;
+});

@@ -1,0 +1,43 @@
+import type { ReleaseStatus } from '../workflows/release-status.js';
+
+const ICON: Record<string, string> = { pending: '·', 'in-progress': '▶', done: '✓', skipped: '↷', failed: '✗' };
+
+/** The release as lines of text: header, pause reason, then each group with its pods and the gate after it. Pure. */
+export function renderRelease(s: ReleaseStatus): string[] {
+  const lines = [`release ${s.tenant}/${s.app}: revision ${s.from ?? '-'} → ${s.to}   state ${s.state.toUpperCase()}`];
+  if (s.paused)
+    lines.push(
+      `  PAUSED: ${s.paused.reason}${s.paused.pod ? ` (pod ${s.paused.pod}, step ${s.paused.step})` : ''}${s.paused.by ? ` by ${s.paused.by}` : ''}`,
+    );
+  for (const g of s.groups) {
+    const pods = s.pods.filter((p) => p.group === g.index);
+    const done = pods.filter((p) => p.state === 'done').length;
+    lines.push(`  group ${g.index}${g.beta ? ' (beta)' : ''}${s.currentGroup === g.index ? ' ◀' : ''}: ${done}/${pods.length} done`);
+    lines.push(
+      `    ${pods.map((p) => `${ICON[p.state] ?? '?'} ${p.name}${p.step && p.state === 'failed' ? ` [${p.step}]` : ''}`).join('  ')}`,
+    );
+    const gate = s.gates.find((x) => x.group === g.index);
+    if (gate)
+      lines.push(
+        `    gate ${gate.type}: ${gate.state}${gate.decidedBy ? ` by ${gate.decidedBy}` : ''}${gate.reason ? ` (${gate.reason})` : ''}`,
+      );
+  }
+  return lines;
+}
+
+/** Exit code of `release status --watch` once the release stops moving without a person. */
+export function exitCodeFor(s: ReleaseStatus): number | undefined {
+  switch (s.state) {
+    case 'succeeded':
+      return 0;
+    case 'failed':
+    case 'aborted':
+    case 'rolled-back':
+      return 1;
+    case 'paused':
+    case 'waiting-approval':
+      return 2; // needs a person
+    default:
+      return undefined;
+  }
+}

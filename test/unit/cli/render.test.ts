@@ -1,0 +1,51 @@
+import { exitCodeFor, renderRelease } from '../../../cli/render.js';
+import type { ReleaseStatus } from '../../../workflows/release-status.js';
+
+const status: ReleaseStatus = {
+  app: 'pay',
+  tenant: 'acme',
+  from: 1,
+  to: 2,
+  state: 'paused',
+  currentGroup: 1,
+  paused: {
+    reason: 'timed out waiting for container app to become ready',
+    pod: 'pay-a-0',
+    step: 'await-ready',
+    by: 'barista',
+    since: '2026-01-01T00:00:00Z',
+  },
+  groups: [
+    { index: 0, beta: true, pods: ['pay-a-1'] },
+    { index: 1, beta: false, pods: ['pay-a-0'] },
+  ],
+  pods: [
+    { name: 'pay-a-1', cell: 'a', cluster: 'kc1', group: 0, state: 'done' },
+    { name: 'pay-a-0', cell: 'a', cluster: 'kc1', group: 1, state: 'failed', step: 'await-ready' },
+  ],
+  gates: [{ group: 0, type: 'manual', state: 'passed', decidedBy: 'carol' }],
+  audit: [],
+  changedPods: ['pay-a-1', 'pay-a-0'],
+  startedAt: '2026-01-01T00:00:00Z',
+};
+
+test('the live view shows state, pause reason, groups with their pods and steps, and gates with who decided', () => {
+  expect(renderRelease(status)).toEqual([
+    'release acme/pay: revision 1 → 2   state PAUSED',
+    '  PAUSED: timed out waiting for container app to become ready (pod pay-a-0, step await-ready) by barista',
+    '  group 0 (beta): 1/1 done',
+    '    ✓ pay-a-1',
+    '    gate manual: passed by carol',
+    '  group 1 ◀: 0/1 done',
+    '    ✗ pay-a-0 [await-ready]',
+  ]);
+});
+
+test('exit codes: 0 done, 1 failed/aborted/rolled back, 2 needs a person, none while moving', () => {
+  expect(exitCodeFor({ ...status, state: 'succeeded' })).toBe(0);
+  expect(exitCodeFor({ ...status, state: 'aborted' })).toBe(1);
+  expect(exitCodeFor({ ...status, state: 'rolled-back' })).toBe(1);
+  expect(exitCodeFor({ ...status, state: 'paused' })).toBe(2);
+  expect(exitCodeFor({ ...status, state: 'waiting-approval' })).toBe(2);
+  expect(exitCodeFor({ ...status, state: 'running' })).toBeUndefined();
+});
