@@ -27,6 +27,17 @@ import {
   type AppRecord,
 } from '../workflows/definitions.js';
 import type { ReleaseStatus } from '../workflows/release-status.js';
+import { SA } from '../workflows/search-attributes.js';
+
+export interface ReleaseSummary {
+  workflowId: string;
+  runId: string;
+  app: string;
+  status: string;
+  startTime: string;
+  closeTime?: string;
+  requestedBy: string;
+}
 
 export interface ReleaseRef {
   workflowId: string;
@@ -106,6 +117,11 @@ export class ReleaseClient {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         memo: { requestedBy: request.requestedBy, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) },
+        typedSearchAttributes: [
+          { key: SA.app, value: request.app },
+          { key: SA.tenant, value: request.tenant },
+          { key: SA.kind, value: 'app-release' },
+        ],
       });
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {
@@ -133,6 +149,28 @@ export class ReleaseClient {
       if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
       throw err;
     }
+  }
+
+  /** Releases of a tenant (optionally one App), newest first, from Temporal's visibility store. */
+  async listReleases(tenant: string, app?: string, limit = 50): Promise<ReleaseSummary[]> {
+    const quote = (v: string) => `'${v.replace(/'/g, '')}'`;
+    const query = [`BaristaKind = 'app-release'`, `BaristaTenant = ${quote(tenant)}`, ...(app ? [`BaristaApp = ${quote(app)}`] : [])].join(
+      ' AND ',
+    );
+    const result: ReleaseSummary[] = [];
+    for await (const wf of this.client.workflow.list({ query })) {
+      result.push({
+        workflowId: wf.workflowId,
+        runId: wf.runId,
+        app: wf.typedSearchAttributes.get(SA.app) ?? '',
+        status: wf.status.name,
+        startTime: wf.startTime.toISOString(),
+        ...(wf.closeTime ? { closeTime: wf.closeTime.toISOString() } : {}),
+        requestedBy: String(wf.memo?.requestedBy ?? ''),
+      });
+      if (result.length >= limit) break;
+    }
+    return result;
   }
 
   handle(ref: ReleaseRef | string): WorkflowHandle {

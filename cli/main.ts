@@ -97,6 +97,19 @@ release
   );
 
 release
+  .command('list <tenant>')
+  .description('list the releases of a tenant, newest first')
+  .option('--app <app>', 'only this App')
+  .action(async (tenant: string, o: { app?: string }) => {
+    const { releases } = await api<{ releases: { workflowId: string; status: string; startTime: string; requestedBy: string }[] }>(
+      await loadConfig(),
+      'GET',
+      `/v1/tenants/${encodeURIComponent(tenant)}/releases${o.app ? `?app=${encodeURIComponent(o.app)}` : ''}`,
+    );
+    for (const r of releases) console.log(`${r.startTime}  ${r.status.padEnd(11)} ${r.workflowId}  by ${r.requestedBy}`);
+  });
+
+release
   .command('status <app>')
   .description('show the release of <tenant>/<app>; --watch follows it live until it needs you or ends')
   .option('-w, --watch', 'follow until done (exit 0), failed/aborted/rolled back (1), or waiting for a person (2)')

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ReleaseRequestSchema } from '../../domain/index.js';
+import { dnsLabel, ReleaseRequestSchema } from '../../domain/index.js';
 import { TokenStore, type Permission } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { AppParams } from './apps.js';
@@ -15,6 +15,22 @@ const SkipBody = Reason.extend({ pod: z.string().min(1).max(253) });
 export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async function routes(app) {
     const base = '/v1/tenants/:tenant/apps/:app/release';
+
+    app.get(
+      '/v1/tenants/:tenant/releases',
+      {
+        schema: {
+          params: z.strictObject({ tenant: dnsLabel }),
+          querystring: z.strictObject({ app: dnsLabel.optional() }),
+          tags: ['releases'],
+          summary: 'List releases',
+        },
+      },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        return { releases: await ctx.releases.listReleases(req.params.tenant, req.query.app) };
+      },
+    );
 
     app.post(
       base,

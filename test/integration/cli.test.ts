@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { hashToken, TokenStore } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
 import { createLogger } from '../../sandbox/logger.js';
-import { uniqueName } from '../support/sandbox.js';
+import { eventually, uniqueName } from '../support/sandbox.js';
 import { startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
 
 const bin = fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
@@ -71,6 +71,14 @@ test('the CLI applies an app, starts a release, watches it to the gate, approves
   expect(done.code).toBe(0);
   expect(done.stdout).toMatch(/state SUCCEEDED/);
   expect(done.stdout).toMatch(/gate manual: passed by appr/);
+
+  // both releases are found through Temporal's search attributes
+  // (visibility is eventually consistent: ask again until both are indexed)
+  const listed = await eventually('both releases listed', async () => {
+    const r = await barista('cli-releaser', 'release', 'list', 'acme', '--app', app);
+    return r.stdout.split('\n').filter((l) => l.includes(`release/acme/${app}`) && l.includes('COMPLETED')).length === 2 ? r : undefined;
+  });
+  expect(listed.stdout).toMatch(/by rel/);
 });
 
 test('bad input is reported with the field, and a non-zero exit', async () => {
