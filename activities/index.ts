@@ -1,4 +1,6 @@
+import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
+import { createActivityMetrics, type ActivityMetrics } from './metrics.js';
 import { createAwaitGroupStable } from './await-group-stable.js';
 import type { Clusters } from './clusters.js';
 import { createEnsurePodReleased } from './ensure-pod-released.js';
@@ -7,6 +9,7 @@ import { createEnsureWorkload } from './ensure-workload.js';
 import { createResolveCells } from './resolve-cells.js';
 
 export { Clusters } from './clusters.js';
+export { createActivityMetrics, type ActivityMetrics } from './metrics.js';
 export { LABELS, TRAFFIC_READY, FIELD_MANAGER } from './labels.js';
 
 export interface ActivityDeps {
@@ -14,17 +17,44 @@ export interface ActivityDeps {
   logger: Logger;
   /** Test-only: skip waiting for traffic components, to show that the counter sees loss without draining. */
   skipDrainForTests?: boolean;
+  metrics?: ActivityMetrics;
 }
 
 /** Every activity Barista's workflows call, built from their dependencies (real clients, a logger). */
-export function createActivities({ clusters, logger, skipDrainForTests }: ActivityDeps) {
-  return {
+export function createActivities({ clusters, logger, skipDrainForTests, metrics = createActivityMetrics() }: ActivityDeps) {
+  const ensurePodReleased = createEnsurePodReleased(clusters, logger, { skipDrainForTests });
+  const activities = {
     resolveCells: createResolveCells(clusters),
     ensureWorkload: createEnsureWorkload(clusters, logger),
-    ensurePodReleased: createEnsurePodReleased(clusters, logger, { skipDrainForTests }),
+    ensurePodReleased: async (input: Parameters<typeof ensurePodReleased>[0]) => {
+      const result = await ensurePodReleased(input);
+      if (result.changed) metrics.podsChanged.inc({ app: input.app, cell: input.cell });
+      return result;
+    },
     awaitGroupStable: createAwaitGroupStable(clusters),
     ensurePodHandedBack: createEnsurePodHandedBack(clusters),
   };
+  return countingRetries(activities, metrics);
+}
+
+/** Wraps each activity so that an attempt after the first is counted, by activity name. */
+function countingRetries<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, metrics: ActivityMetrics): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    wrapped[name] = (...args: never[]) => {
+      if (attempt() > 1) metrics.activityRetries.inc({ activity: name });
+      return fn(...args);
+    };
+  }
+  return wrapped as T;
+}
+
+function attempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
 }
 
 export type Activities = ReturnType<typeof createActivities>;

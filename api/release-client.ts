@@ -151,6 +151,16 @@ export class ReleaseClient {
     }
   }
 
+  /** Number of releases per Temporal execution status (Running, Completed, Failed, ...). */
+  async countReleasesByStatus(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const status of ['Running', 'Completed', 'Failed', 'Terminated', 'TimedOut', 'Canceled']) {
+      const { count } = await this.client.workflow.count(`BaristaKind = 'app-release' AND ExecutionStatus = '${status}'`);
+      counts[status] = count;
+    }
+    return counts;
+  }
+
   /** Releases of a tenant (optionally one App), newest first, from Temporal's visibility store. */
   async listReleases(tenant: string, app?: string, limit = 50): Promise<ReleaseSummary[]> {
     const quote = (v: string) => `'${v.replace(/'/g, '')}'`;

@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import type { TokenStore } from './auth.js';
 import { errorHandler } from './errors.js';
+import { createApiMetrics } from './metrics.js';
 import type { ReleaseClient } from './release-client.js';
 import { appRoutes } from './routes/apps.js';
 import { releaseRoutes } from './routes/releases.js';
@@ -35,7 +36,19 @@ export async function buildApi(
     releases: opts.releases,
     identify: (req: { headers: { authorization?: string } }) => opts.tokens.authenticate(req.headers.authorization),
   };
+  const metrics = createApiMetrics(opts.releases);
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    if (req.method === 'POST' && reply.statusCode < 300 && req.routeOptions.url?.includes('/release')) {
+      metrics.actions.inc({
+        action: req.routeOptions.url.endsWith('/release') ? 'start' : (req.routeOptions.url.split('/').pop() ?? 'unknown'),
+      });
+    }
+  });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(appRoutes(ctx));
   await app.register(releaseRoutes(ctx));

@@ -1,4 +1,6 @@
+import http from 'node:http';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { createActivityMetrics } from '../activities/index.js';
 import { createLogger } from '../sandbox/logger.js';
 import { startGateKeepers } from './gate-keeper.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from './worker.js';
@@ -16,7 +18,16 @@ async function run(): Promise<void> {
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   const kubeconfig = process.env.KUBECONFIG;
   if (!temporalAddress || !kubeconfig) throw new Error('TEMPORAL_ADDRESS and KUBECONFIG must be set');
+  const metrics = createActivityMetrics();
+  // Prometheus metrics of the activities, when BARISTA_METRICS_PORT is set
+  const metricsServer = http.createServer((_req, res) => {
+    void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+  });
+  metricsServer.on('error', (err) => logger.error({ err }, 'metrics endpoint failed'));
+  if (process.env.BARISTA_METRICS_PORT)
+    metricsServer.listen(Number(process.env.BARISTA_METRICS_PORT), process.env.BARISTA_METRICS_HOST ?? '127.0.0.1');
   const { worker, connection } = await createWorker({
+    metrics,
     temporalAddress,
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
@@ -27,6 +38,7 @@ async function run(): Promise<void> {
   const gateKeepers = await startGateKeepers(kubeconfig, logger.child({ component: 'gate-keeper' }));
   await worker.run();
   await gateKeepers.stop();
+  metricsServer.close();
   await connection.close();
 }
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { Clusters, createActivities } from '../activities/index.js';
+import { Clusters, createActivities, type ActivityMetrics } from '../activities/index.js';
 
 export const DEFAULT_TASK_QUEUE = 'barista';
 
@@ -15,6 +15,7 @@ export interface WorkerOptions {
   logger: Logger;
   /** Test-only: do not wait for traffic components (shows that the traffic counter sees loss). */
   skipDrainForTests?: boolean;
+  metrics?: ActivityMetrics;
 }
 
 /** A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. */
@@ -29,6 +30,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
       clusters: new Clusters(opts.kubeconfig),
       logger: opts.logger,
       skipDrainForTests: opts.skipDrainForTests ?? false,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     }),
     maxConcurrentActivityTaskExecutions: 200,
   });

@@ -189,6 +189,25 @@ describe('a corpus of malformed requests: each 400 naming the field, nothing sta
   });
 });
 
+test('Prometheus metrics count requests, actions and releases by status', async () => {
+  const res = await fetch(`${base}/metrics`);
+  const text = await res.text();
+  expect(res.status).toBe(200);
+  expect(text).toMatch(/barista_http_requests_total\{method="PUT",route="\/v1\/tenants\/:tenant\/apps\/:app",status="200"\} \d+/);
+  expect(text).toMatch(/barista_release_actions_total\{action="approve"\} [1-9]/);
+  expect(text).toMatch(/barista_releases\{status="Completed"\} [1-9]/);
+  // the worker counts the pods it moves
+  const app = uniqueName('metrics');
+  const spec = (image: string) => ({ ...appBody, name: app, tenant: 'acme', template: { containers: [{ name: 'app', image }] } });
+  for (const image of ['registry.local/m:1', 'registry.local/m:2']) {
+    await h.releases.upsertApp(spec(image), 'ada');
+    await h.releases.result(await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'ada', strategy: { groups: 1 } }));
+  }
+  const worker = await h.metrics.registry.getSingleMetricAsString('barista_pods_changed_total');
+  // 2 pods brought up and gated in by the first release, then both upgraded by the second
+  expect(worker).toContain(`barista_pods_changed_total{app="${app}",cell="rz00a"} 4`);
+});
+
 test('the OpenAPI document describes the routes', async () => {
   const doc = (await call({ method: 'GET', url: '/openapi.json' })).json();
   expect(doc.openapi).toMatch(/^3\./);

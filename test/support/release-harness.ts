@@ -4,6 +4,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { ReleaseClient, type ReleaseRef } from '../../api/release-client.js';
 import { LABELS } from '../../activities/labels.js';
+import { createActivityMetrics, type ActivityMetrics } from '../../activities/metrics.js';
 import { createLogger } from '../../sandbox/logger.js';
 import { createWorker } from '../../worker/worker.js';
 import { startGateKeepers } from '../../worker/gate-keeper.js';
@@ -16,12 +17,14 @@ export interface ReleaseHarness {
   releases: ReleaseClient;
   client: Client;
   worker: Worker;
+  metrics: ActivityMetrics;
   stop(): Promise<void>;
 }
 
 export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } = {}): Promise<ReleaseHarness> {
   const sandbox = await connectSandbox();
   const taskQueue = uniqueName('barista-test');
+  const metrics = createActivityMetrics();
   const { worker, connection: nativeConnection } = await createWorker({
     temporalAddress: sandbox.info.temporalAddress,
     namespace: sandbox.info.temporalNamespace,
@@ -29,6 +32,7 @@ export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } 
     kubeconfig: sandbox.info.kubeconfig,
     logger: createLogger('test-worker', 'warn'),
     skipDrainForTests: opts.skipDrainForTests ?? false,
+    metrics,
   });
   const running = worker.run();
   const gateKeepers = await startGateKeepers(sandbox.info.kubeconfig, createLogger('gate-keeper', 'warn'));
@@ -38,6 +42,7 @@ export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } 
     sandbox,
     client,
     worker,
+    metrics,
     releases: new ReleaseClient(client, taskQueue),
     async stop() {
       worker.shutdown();

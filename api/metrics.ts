@@ -1,0 +1,32 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReleaseClient } from './release-client.js';
+
+/** Prometheus metrics of the API process: requests, operator actions, and releases by state (read from Temporal on scrape). */
+export function createApiMetrics(releases: ReleaseClient) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'barista_api_' });
+  const requests = new Counter({
+    name: 'barista_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const actions = new Counter({
+    name: 'barista_release_actions_total',
+    help: 'Release starts and operator actions accepted',
+    labelNames: ['action'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'barista_releases',
+    help: 'Releases by Temporal execution status',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      for (const [status, count] of Object.entries(await releases.countReleasesByStatus())) this.set({ status }, count);
+    },
+  });
+  return { registry, requests, actions };
+}
+
+export type ApiMetrics = ReturnType<typeof createApiMetrics>;
