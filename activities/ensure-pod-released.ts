@@ -1,4 +1,5 @@
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { FailureTypes } from '../domain/failures.js';
@@ -26,7 +27,14 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
   return async function ensurePodReleased(input: EnsurePodReleasedInput): Promise<EnsurePodReleasedResult> {
     const client = clusters.get(input.cluster);
     const deadline = Date.now() + input.podTimeoutSeconds * 1000;
-    const log = logger.child({ app: input.app, cell: input.cell, cluster: input.cluster, pod: input.pod, revision: input.revision.number });
+    const log = logger.child({
+      release: releaseId(),
+      app: input.app,
+      cell: input.cell,
+      cluster: input.cluster,
+      pod: input.pod,
+      revision: input.revision.number,
+    });
     const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
       try {
         return await run();
@@ -78,6 +86,15 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       restartCount: (pod!.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
     };
   };
+}
+
+/** The workflow id of the release running this activity, for log lines. */
+function releaseId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    return undefined; // called outside an activity
+  }
 }
 
 /** Every declared component has removed its finalizer: nobody routes to the pod any more. */

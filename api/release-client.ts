@@ -121,6 +121,7 @@ export class ReleaseClient {
           { key: SA.app, value: request.app },
           { key: SA.tenant, value: request.tenant },
           { key: SA.kind, value: 'app-release' },
+          { key: SA.state, value: 'planning' },
         ],
       });
       return { workflowId, runId: handle.firstExecutionRunId };

@@ -1,4 +1,6 @@
+import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ReleasePlan } from '../domain/index.js';
+import { SA } from './search-attributes.js';
 import type { Actor } from './definitions.js';
 import type { AuditEntry, GateStatus, PauseReason, PodStatus, ReleaseState, ReleaseStatus } from './release-status.js';
 
@@ -7,7 +9,7 @@ import type { AuditEntry, GateStatus, PauseReason, PodStatus, ReleaseState, Rele
  * reads it. Every operator action is recorded in the audit trail with who and when.
  */
 export class ReleaseTracker {
-  state: ReleaseState = 'planning';
+  private current: ReleaseState = 'planning';
   /** What the release is doing when not paused. */
   private active: ReleaseState = 'planning';
   paused: PauseReason | undefined;
@@ -64,6 +66,17 @@ export class ReleaseTracker {
 
   gate(group: number): GateStatus | undefined {
     return this.gates.find((g) => g.group === group);
+  }
+
+  get state(): ReleaseState {
+    return this.current;
+  }
+
+  /** Changes the visible state; v2 also mirrors it into the BaristaState search attribute (Temporal UI, list queries). */
+  set state(next: ReleaseState) {
+    if (next === this.current) return;
+    this.current = next;
+    if (patched('state-search-attribute')) upsertSearchAttributes([{ key: SA.state, value: next }]);
   }
 
   /** Enters a phase of the release (running, waiting-approval, ...); shown unless paused. */

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { DomainError } from '../../domain/index.js';
-import { uniqueName } from '../support/sandbox.js';
+import { eventually, uniqueName } from '../support/sandbox.js';
 import {
   appPods,
   gateOf,
@@ -99,6 +99,13 @@ test('2 cells × 5 pods in 3 manual-gated groups: even groups, approvals recorde
     expect(restartsOf(pod)).toBe(restartsOf(was) + 1);
     expect(gateOf(pod)).toBe('True');
   }
+
+  // the state is mirrored into a search attribute: the Temporal UI and list queries find releases by it
+  await eventually('the release listed as succeeded', async () => {
+    for await (const wf of h.client.workflow.list({ query: `BaristaApp = '${app}' AND BaristaState = 'succeeded'` }))
+      if (wf.runId === ref.runId) return wf;
+    return undefined;
+  });
 
   // rollback release: back to revision 1 through the same per-pod steps, in place
   const back = await h.releases.startRelease({
