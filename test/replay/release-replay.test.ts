@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { uniqueName } from '../support/sandbox.js';
 import { startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
 
 let h: ReleaseHarness;
 beforeAll(async () => {
@@ -18,14 +19,7 @@ afterAll(async () => {
  */
 test('a recorded release history replays against the current workflow code', async () => {
   const app = uniqueName('replay');
-  const spec = (image: string) => ({
-    name: app,
-    tenant: 'acme',
-    workspace: 'prod',
-    template: { containers: [{ name: 'app', image }] },
-    replicasPerCell: 2,
-    placement: { cells: ['rz00b'] },
-  });
+  const spec = (image: string) => appSpec(app, image, { cells: ['rz00b'], replicasPerCell: 2 });
   const { revision } = await h.releases.upsertApp(spec('registry.local/r:1'), 'alice');
   await h.releases.result(await h.releases.startRelease({ app, tenant: 'acme', revision, requestedBy: 'alice', strategy: { groups: 1 } }));
   await h.releases.upsertApp(spec('registry.local/r:2'), 'alice');

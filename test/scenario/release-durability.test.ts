@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ReleaseClient } from '../../api/release-client.js';
 import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../support/sandbox.js';
 import { appPods, imageOf, restartsOf, waitForStatus } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 let sandbox: TestSandbox;
@@ -42,14 +43,8 @@ afterAll(async () => {
   await connection?.close();
 });
 
-const spec = (name: string, image: string, tenant: string, workspace: string, cells: string[], replicasPerCell: number) => ({
-  name,
-  tenant,
-  workspace,
-  template: { containers: [{ name: 'app', image }] },
-  replicasPerCell,
-  placement: { cells },
-});
+const spec = (name: string, image: string, tenant: string, workspace: string, cells: string[], replicasPerCell: number) =>
+  appSpec(name, image, { tenant, workspace, cells, replicasPerCell });
 
 test('the worker killed with SIGKILL mid-group and restarted: the release completes and every pod was upgraded exactly once', async () => {
   const app = uniqueName('durable');

@@ -1,5 +1,6 @@
 import { uniqueName } from '../support/sandbox.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
 
 let h: ReleaseHarness;
 beforeAll(async () => {
@@ -10,14 +11,7 @@ afterAll(async () => {
 });
 
 const ns = 'acme-prod';
-const spec = (name: string, image: string, cells: string[], replicasPerCell: number) => ({
-  name,
-  tenant: 'acme',
-  workspace: 'prod',
-  template: { containers: [{ name: 'app', image }] },
-  replicasPerCell,
-  placement: { cells },
-});
+const spec = (name: string, image: string, cells: string[], replicasPerCell: number) => appSpec(name, image, { cells, replicasPerCell });
 
 /** Registers `app` at image v1 and releases it everywhere, so a second revision has something to change. */
 async function deployed(app: string, cells: string[], replicas: number) {

@@ -1,16 +1,10 @@
 import { TrafficGenerator, type TrafficStats } from '../../sandbox/index.js';
 import { uniqueName } from '../support/sandbox.js';
 import { startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
 
-const spec = (name: string, image: string) => ({
-  name,
-  tenant: 'acme',
-  workspace: 'prod',
-  template: { containers: [{ name: 'app', image }] },
-  replicasPerCell: 3,
-  placement: { cells: ['rz00a', 'rz00b'] },
-  traffic: [{ name: 'service' }, { name: 'rpc' }, { name: 'dns' }],
-});
+const spec = (name: string, image: string) =>
+  appSpec(name, image, { cells: ['rz00a', 'rz00b'], traffic: [{ name: 'service' }, { name: 'rpc' }, { name: 'dns' }] });
 
 /** Deploys v1, then under continuous load releases v2 and rolls back to v1; returns what the generator counted. */
 async function releaseUnderLoad(h: ReleaseHarness, app: string): Promise<TrafficStats> {

@@ -11,6 +11,7 @@ import {
   waitForStatus,
   type ReleaseHarness,
 } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
 
 let h: ReleaseHarness;
 beforeAll(async () => {
@@ -20,14 +21,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const spec = (name: string, image: string) => ({
-  name,
-  tenant: 'acme',
-  workspace: 'prod',
-  template: { containers: [{ name: 'app', image }] },
-  replicasPerCell: 5,
-  placement: { cells: ['rz00a', 'rz00b'] },
-});
+const spec = (name: string, image: string) => appSpec(name, image, { cells: ['rz00a', 'rz00b'], replicasPerCell: 5 });
 
 test('2 cells × 5 pods in 3 manual-gated groups: even groups, approvals recorded, every pod upgraded in place exactly once; then a rollback release', async () => {
   const app = uniqueName('pay');

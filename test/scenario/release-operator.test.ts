@@ -1,5 +1,6 @@
 import { eventually, uniqueName } from '../support/sandbox.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
 
 let h: ReleaseHarness;
 beforeAll(async () => {
@@ -9,14 +10,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const spec = (name: string, image: string, env?: Record<string, string>) => ({
-  name,
-  tenant: 'acme',
-  workspace: 'prod',
-  template: { containers: [{ name: 'app', image, ...(env ? { env } : {}) }] },
-  replicasPerCell: 3,
-  placement: { cells: ['rz00b'] },
-});
+const spec = (name: string, image: string, env?: Record<string, string>) =>
+  appSpec(name, image, { cells: ['rz00b'], ...(env ? { env } : {}) });
 
 async function deployed(app: string) {
   const { revision } = await h.releases.upsertApp(spec(app, 'registry.local/op:1'), 'alice');

@@ -1,6 +1,7 @@
 import { AppsV1Api, CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
 import { uniqueName, eventually } from '../support/sandbox.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
 
 let h: ReleaseHarness;
 beforeAll(async () => {
@@ -12,19 +13,11 @@ afterAll(async () => {
 
 const ns = 'acme-prod';
 const FINALIZERS = ['traffic.barista.dev/service', 'traffic.barista.dev/rpc', 'traffic.barista.dev/dns'];
-const spec = (name: string, image: string, timeout = 30) => ({
-  name,
-  tenant: 'acme',
-  workspace: 'prod',
-  template: { containers: [{ name: 'app', image }] },
-  replicasPerCell: 3,
-  placement: { cells: ['rz01b'] },
-  traffic: [
-    { name: 'service', deregistrationTimeoutSeconds: timeout },
-    { name: 'rpc', deregistrationTimeoutSeconds: timeout },
-    { name: 'dns', deregistrationTimeoutSeconds: timeout },
-  ],
-});
+const spec = (name: string, image: string, timeout = 30) =>
+  appSpec(name, image, {
+    cells: ['rz01b'],
+    traffic: ['service', 'rpc', 'dns'].map((c) => ({ name: c, deregistrationTimeoutSeconds: timeout })),
+  });
 const traffic = (pod: V1Pod) => (pod.metadata?.finalizers ?? []).filter((f) => f.startsWith('traffic.barista.dev/')).sort();
 
 async function deployed(app: string, timeout?: number) {
