@@ -1,66 +1,102 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FailureTypes } from '../domain/failures.js';
+import { startResilientInformer, type ResilientInformer } from '../worker/kube/resilient-informer.js';
 import type { Clusters } from './clusters.js';
-import { rethrowKubeError } from './kube-errors.js';
 import { LABELS } from './labels.js';
 import type { AwaitGroupStableInput } from './types.js';
 
-const SAMPLE_MS = 1_000;
+const HEARTBEAT_MS = 5_000;
 
 /**
  * The auto gate's verification window: every pod of the group Ready, with no restart and no replacement,
- * for `windowSeconds` in a row. A restart or replacement fails at once; not being stable by the timeout
- * fails with what was last wrong. Heartbeats carry how long the group has been stable.
+ * for `windowSeconds` in a row. Pods are followed with a list+watch per cluster (re-established after API
+ * server restarts); a timer re-checks when the window would close. A restart or replacement fails at
+ * once; not being stable by the timeout fails with what was last wrong. Heartbeats carry how long the
+ * group has been stable.
  */
 export function createAwaitGroupStable(clusters: Clusters) {
   return async function awaitGroupStable(input: AwaitGroupStableInput): Promise<{ stableForSeconds: number }> {
-    const started = Date.now();
-    const deadline = started + input.timeoutSeconds * 1000;
-    const baseline = new Map<string, { uid: string; restarts: number }>();
-    let stableSince: number | undefined;
-    let problem = 'no observation yet';
-    const cancelled = Context.current().cancellationSignal;
-    while (Date.now() < deadline && !cancelled.aborted) {
-      const pods = await observe(clusters, input);
-      problem = '';
-      for (const { cluster, name } of input.pods) {
-        const pod = pods.get(`${cluster}/${name}`);
-        if (!pod) {
-          problem = `pod ${name} is missing`;
-          continue;
+    const clusterNames = [...new Set(input.pods.map((p) => p.cluster))];
+    const clients = clusterNames.map((name) => clusters.get(name));
+    return await new Promise<{ stableForSeconds: number }>((resolve, reject) => {
+      const baseline = new Map<string, { uid: string; restarts: number }>();
+      const synced = new Set<string>();
+      let stableSince: number | undefined;
+      let problem = 'no observation yet';
+      let windowTimer: NodeJS.Timeout | undefined;
+      let settled = false;
+
+      const informers: ResilientInformer<V1Pod>[] = clients.map((client) => {
+        const informer = startResilientInformer<V1Pod>(
+          client.kc,
+          `/api/v1/namespaces/${input.namespace}/pods`,
+          () => client.core.listNamespacedPod({ namespace: input.namespace, labelSelector: `${LABELS.app}=${input.app}` }),
+          { onChange: () => evaluate(), onDelete: () => evaluate(), onError: (err) => (problem = `watching ${client.name}: ${String(err)}`) },
+          { labelSelector: `${LABELS.app}=${input.app}` },
+        );
+        void informer.synced.then(() => {
+          synced.add(client.name);
+          evaluate();
+        });
+        return informer;
+      });
+      const podOf = (cluster: string, name: string) =>
+        informers[clusterNames.indexOf(cluster)]!.cache.get(name, input.namespace) as V1Pod | undefined;
+
+      const settle = (outcome: { ok: { stableForSeconds: number } } | { err: unknown }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(windowTimer);
+        clearTimeout(deadline);
+        clearInterval(beat);
+        cancelled.removeEventListener('abort', onCancel);
+        void Promise.all(informers.map((i) => i.stop())).catch(() => undefined);
+        if ('ok' in outcome) resolve(outcome.ok);
+        else reject(outcome.err);
+      };
+      const fail = (message: string) => settle({ err: ApplicationFailure.nonRetryable(message, FailureTypes.gateFailed) });
+      const stableFor = () => (stableSince === undefined ? 0 : (Date.now() - stableSince) / 1000);
+
+      function evaluate(): void {
+        if (settled || synced.size < clusterNames.length) return;
+        problem = '';
+        for (const { cluster, name } of input.pods) {
+          const pod = podOf(cluster, name);
+          if (!pod) {
+            problem ||= `pod ${name} is missing`;
+            continue;
+          }
+          const uid = pod.metadata?.uid ?? '';
+          const restarts = (pod.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0);
+          const base = baseline.get(name);
+          if (!base) baseline.set(name, { uid, restarts });
+          else if (base.uid !== uid) return fail(`pod ${name} was replaced during verification`);
+          else if (restarts > base.restarts)
+            return fail(`pod ${name} restarted during verification (restarts ${base.restarts} → ${restarts})`);
+          if (!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) problem ||= `pod ${name} is not Ready`;
         }
-        const uid = pod.metadata?.uid ?? '';
-        const restarts = (pod.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0);
-        const base = baseline.get(name);
-        if (!base) baseline.set(name, { uid, restarts });
-        else if (base.uid !== uid) fail(`pod ${name} was replaced during verification`);
-        else if (restarts > base.restarts) fail(`pod ${name} restarted during verification (restarts ${base.restarts} → ${restarts})`);
-        if (!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) problem ||= `pod ${name} is not Ready`;
+        clearTimeout(windowTimer);
+        if (problem) {
+          stableSince = undefined;
+          return;
+        }
+        stableSince ??= Date.now();
+        if (stableFor() >= input.windowSeconds) return settle({ ok: { stableForSeconds: stableFor() } });
+        // nothing changes while the group is stable: check again when the window closes
+        windowTimer = setTimeout(evaluate, stableSince + input.windowSeconds * 1000 - Date.now() + 10);
       }
-      if (problem) stableSince = undefined;
-      else stableSince ??= Date.now();
-      const stableFor = stableSince === undefined ? 0 : (Date.now() - stableSince) / 1000;
-      Context.current().heartbeat({ stableForSeconds: stableFor, problem });
-      if (stableFor >= input.windowSeconds) return { stableForSeconds: stableFor };
-      await Context.current().sleep(SAMPLE_MS);
-    }
-    return fail(`group not stable for ${input.windowSeconds}s within ${input.timeoutSeconds}s: ${problem}`);
+
+      const heartbeat = () => Context.current().heartbeat({ stableForSeconds: stableFor(), problem });
+      const beat = setInterval(heartbeat, HEARTBEAT_MS);
+      heartbeat();
+      const deadline = setTimeout(
+        () => fail(`group not stable for ${input.windowSeconds}s within ${input.timeoutSeconds}s: ${problem}`),
+        input.timeoutSeconds * 1000,
+      );
+      const cancelled = Context.current().cancellationSignal;
+      const onCancel = () => settle({ err: cancelled.reason ?? new Error('verification cancelled') });
+      cancelled.addEventListener('abort', onCancel);
+    });
   };
-}
-
-function fail(message: string): never {
-  throw ApplicationFailure.nonRetryable(message, FailureTypes.gateFailed);
-}
-
-async function observe(clusters: Clusters, input: AwaitGroupStableInput): Promise<Map<string, V1Pod>> {
-  const result = new Map<string, V1Pod>();
-  for (const cluster of new Set(input.pods.map((p) => p.cluster))) {
-    const list = await clusters
-      .get(cluster)
-      .core.listNamespacedPod({ namespace: input.namespace, labelSelector: `${LABELS.app}=${input.app}` })
-      .catch((err: unknown) => rethrowKubeError(err, `listing pods of ${input.app} in ${cluster}`));
-    for (const pod of list.items) result.set(`${cluster}/${pod.metadata?.name}`, pod);
-  }
-  return result;
 }

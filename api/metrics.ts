@@ -19,11 +19,11 @@ export function createApiMetrics(releases: ReleaseClient) {
   });
   new Gauge({
     name: 'barista_releases',
-    help: 'Releases by Temporal execution status',
-    labelNames: ['status'],
+    help: 'Releases by state (running, waiting-approval, paused, succeeded, aborted, ...), from Temporal visibility',
+    labelNames: ['state'],
     registers: [registry],
     async collect() {
-      for (const [status, count] of Object.entries(await releases.countReleasesByStatus())) this.set({ status }, count);
+      for (const [state, count] of Object.entries(await releases.countReleasesByState())) this.set({ state }, count);
     },
   });
   return { registry, requests, actions };

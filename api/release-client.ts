@@ -25,18 +25,37 @@ import {
   upsertAppUpdate,
   type Actor,
   type AppRecord,
+  type AppSummaryMemo,
 } from '../workflows/definitions.js';
-import type { ReleaseStatus } from '../workflows/release-status.js';
+import { RELEASE_STATES, type ReleaseState, type ReleaseStatus } from '../workflows/release-status.js';
 import { SA } from '../workflows/search-attributes.js';
 
 export interface ReleaseSummary {
   workflowId: string;
   runId: string;
   app: string;
+  /** Barista's state of the release (running, paused, succeeded, ...). */
+  state: string;
+  /** Temporal's execution status (Running, Completed, ...). */
   status: string;
   startTime: string;
   closeTime?: string;
   requestedBy: string;
+}
+
+/** One registered App, as listed: its latest revision and what each cell last released. */
+export interface AppSummary {
+  name: string;
+  tenant: string;
+  workspace: string;
+  latest: number;
+  released: Record<string, number>;
+}
+
+export interface ReleaseFilter {
+  app?: string;
+  state?: ReleaseState;
+  limit?: number;
 }
 
 export interface ReleaseRef {
@@ -66,6 +85,12 @@ export class ReleaseClient {
         taskQueue: this.taskQueue,
         args: [],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        // so that a tenant's Apps can be listed from Temporal's visibility store
+        typedSearchAttributes: [
+          { key: SA.app, value: spec.name },
+          { key: SA.tenant, value: spec.tenant },
+          { key: SA.kind, value: 'app' },
+        ],
       }),
     });
   }
@@ -152,34 +177,52 @@ export class ReleaseClient {
     }
   }
 
-  /** Number of releases per Temporal execution status (Running, Completed, Failed, ...). */
-  async countReleasesByStatus(): Promise<Record<string, number>> {
-    const counts: Record<string, number> = {};
-    for (const status of ['Running', 'Completed', 'Failed', 'Terminated', 'TimedOut', 'Canceled']) {
-      const { count } = await this.client.workflow.count(`BaristaKind = 'app-release' AND ExecutionStatus = '${status}'`);
-      counts[status] = count;
-    }
-    return counts;
+  /** Number of releases in each of Barista's release states (running, paused, succeeded, ...), all tenants. */
+  async countReleasesByState(): Promise<Record<ReleaseState, number>> {
+    const counts = await Promise.all(
+      RELEASE_STATES.map(async (state) => {
+        const { count } = await this.client.workflow.count(visibilityQuery({ BaristaKind: 'app-release', BaristaState: state }));
+        return [state, count] as const;
+      }),
+    );
+    return Object.fromEntries(counts) as Record<ReleaseState, number>;
   }
 
-  /** Releases of a tenant (optionally one App), newest first, from Temporal's visibility store. */
-  async listReleases(tenant: string, app?: string, limit = 50): Promise<ReleaseSummary[]> {
-    const quote = (v: string) => `'${v.replace(/'/g, '')}'`;
-    const query = [`BaristaKind = 'app-release'`, `BaristaTenant = ${quote(tenant)}`, ...(app ? [`BaristaApp = ${quote(app)}`] : [])].join(
-      ' AND ',
-    );
+  /** The Apps registered for a tenant, by name, from Temporal's visibility store (the entities' memo). */
+  async listApps(tenant: string, limit = 100): Promise<AppSummary[]> {
+    const apps: AppSummary[] = [];
+    const query = visibilityQuery({ BaristaKind: 'app', BaristaTenant: tenant, ExecutionStatus: 'Running' });
+    for await (const wf of this.client.workflow.list({ query })) {
+      const name = wf.typedSearchAttributes.get(SA.app);
+      const summary = wf.memo?.summary as AppSummaryMemo | undefined;
+      // an entity whose first update is not yet visible has no summary: it is listed on the next call
+      if (name && summary) apps.push({ name, tenant, ...summary });
+      if (apps.length >= limit) break;
+    }
+    return apps.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Releases of a tenant, newest first, from Temporal's visibility store; filtered by App and state. */
+  async listReleases(tenant: string, filter: ReleaseFilter = {}): Promise<ReleaseSummary[]> {
+    const query = visibilityQuery({
+      BaristaKind: 'app-release',
+      BaristaTenant: tenant,
+      BaristaApp: filter.app,
+      BaristaState: filter.state,
+    });
     const result: ReleaseSummary[] = [];
     for await (const wf of this.client.workflow.list({ query })) {
       result.push({
         workflowId: wf.workflowId,
         runId: wf.runId,
         app: wf.typedSearchAttributes.get(SA.app) ?? '',
+        state: wf.typedSearchAttributes.get(SA.state) ?? '',
         status: wf.status.name,
         startTime: wf.startTime.toISOString(),
         ...(wf.closeTime ? { closeTime: wf.closeTime.toISOString() } : {}),
         requestedBy: String(wf.memo?.requestedBy ?? ''),
       });
-      if (result.length >= limit) break;
+      if (result.length >= (filter.limit ?? 50)) break;
     }
     return result;
   }
@@ -218,6 +261,14 @@ export class ReleaseClient {
   result(ref: ReleaseRef | string): Promise<ReleaseStatus> {
     return this.handle(ref).result() as Promise<ReleaseStatus>;
   }
+}
+
+/** A visibility list query matching every given attribute exactly; values are keywords checked by the callers. */
+function visibilityQuery(equals: Record<string, string | undefined>): string {
+  return Object.entries(equals)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key} = '${value!.replace(/['\\]/g, '')}'`)
+    .join(' AND ');
 }
 
 /** The revision the cells run before this release: the latest one released, else none (first release). */

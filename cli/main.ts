@@ -40,6 +40,23 @@ app
     );
   });
 
+app
+  .command('list <tenant>')
+  .description("list a tenant's Apps: latest revision and the revision each cell last released")
+  .action(async (tenant: string) => {
+    const { apps } = await api<{ apps: { name: string; workspace: string; latest: number; released: Record<string, number> }[] }>(
+      await loadConfig(),
+      'GET',
+      `/v1/tenants/${encodeURIComponent(tenant)}/apps`,
+    );
+    for (const a of apps) {
+      const cells = Object.entries(a.released).map(([cell, rev]) => `${cell}@${rev}`);
+      console.log(
+        `${a.name.padEnd(30)} ${a.workspace.padEnd(12)} rev ${String(a.latest).padEnd(4)} ${cells.join(' ') || '(never released)'}`,
+      );
+    }
+  });
+
 const release = program.command('release').description('Releases of an App');
 release
   .command('start <app>')
@@ -100,13 +117,17 @@ release
   .command('list <tenant>')
   .description('list the releases of a tenant, newest first')
   .option('--app <app>', 'only this App')
-  .action(async (tenant: string, o: { app?: string }) => {
-    const { releases } = await api<{ releases: { workflowId: string; status: string; startTime: string; requestedBy: string }[] }>(
+  .option('--state <state>', 'only releases in this state (running, waiting-approval, paused, succeeded, ...)')
+  .option('--limit <n>', 'at most this many', Number)
+  .action(async (tenant: string, o: { app?: string; state?: string; limit?: number }) => {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(o)) if (value !== undefined) query.set(key, String(value));
+    const { releases } = await api<{ releases: { workflowId: string; state: string; startTime: string; requestedBy: string }[] }>(
       await loadConfig(),
       'GET',
-      `/v1/tenants/${encodeURIComponent(tenant)}/releases${o.app ? `?app=${encodeURIComponent(o.app)}` : ''}`,
+      `/v1/tenants/${encodeURIComponent(tenant)}/releases${query.size ? `?${query.toString()}` : ''}`,
     );
-    for (const r of releases) console.log(`${r.startTime}  ${r.status.padEnd(11)} ${r.workflowId}  by ${r.requestedBy}`);
+    for (const r of releases) console.log(`${r.startTime}  ${r.state.padEnd(16)} ${r.workflowId}  by ${r.requestedBy}`);
   });
 
 release

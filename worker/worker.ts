@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { Clusters, createActivities, type ActivityMetrics } from '../activities/index.js';
+import { Clusters, createActivities, createActivityMetrics, type ActivityMetrics } from '../activities/index.js';
+import { createReleaseMetricSinks } from './release-metrics.js';
 
 export const DEFAULT_TASK_QUEUE = 'barista';
 
@@ -15,12 +16,14 @@ export interface WorkerOptions {
   logger: Logger;
   /** Test-only: do not wait for traffic components (shows that the traffic counter sees loss). */
   skipDrainForTests?: boolean;
+  /** Where the worker's Prometheus metrics go: activities' counters and the workflows' gate wait times. */
   metrics?: ActivityMetrics;
 }
 
 /** A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const metrics = opts.metrics ?? createActivityMetrics();
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace ?? 'default',
@@ -30,8 +33,9 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
       clusters: new Clusters(opts.kubeconfig),
       logger: opts.logger,
       skipDrainForTests: opts.skipDrainForTests ?? false,
-      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      metrics,
     }),
+    sinks: createReleaseMetricSinks(metrics.registry),
     maxConcurrentActivityTaskExecutions: 200,
   });
   return { worker, connection };

@@ -1,6 +1,6 @@
-import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import { sameContent, type AppSpec, type Revision } from '../domain/index.js';
-import { appQuery, releaseCompletedSignal, upsertAppUpdate, type AppRecord } from './definitions.js';
+import { appQuery, releaseCompletedSignal, upsertAppUpdate, type AppRecord, type AppSummaryMemo } from './definitions.js';
 
 /** Revisions kept per App; older ones are dropped (a rollback can go back this far). */
 export const KEEP_REVISIONS = 10;
@@ -16,6 +16,13 @@ export function appEntityId(tenant: string, app: string): string {
  */
 export async function appEntity(state?: AppRecord): Promise<void> {
   let record = state;
+  // the summary rides in the memo, so listing a tenant's Apps reads visibility alone and needs no worker
+  const publish = () => {
+    if (!record || !patched('app-summary-memo')) return;
+    const summary: AppSummaryMemo = { workspace: record.spec.workspace, latest: record.latest, released: record.released };
+    upsertMemo({ summary });
+  };
+  publish();
   setHandler(appQuery, () => record);
   setHandler(
     upsertAppUpdate,
@@ -24,6 +31,7 @@ export async function appEntity(state?: AppRecord): Promise<void> {
       const latest = record?.revisions.find((r) => r.number === record?.latest);
       if (record && latest && sameContent(latest, content)) {
         record = { ...record, spec };
+        publish();
         return { revision: latest.number, created: false };
       }
       const number = (record?.latest ?? 0) + 1;
@@ -34,6 +42,7 @@ export async function appEntity(state?: AppRecord): Promise<void> {
         latest: number,
         released: record?.released ?? {},
       };
+      publish();
       return { revision: number, created: true };
     },
     {
@@ -48,6 +57,7 @@ export async function appEntity(state?: AppRecord): Promise<void> {
     const released = { ...record.released };
     for (const cell of cells) released[cell] = revision;
     record = { ...record, released };
+    publish();
   });
   // An entity lives forever; keep its history short.
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000);

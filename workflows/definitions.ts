@@ -31,6 +31,12 @@ export interface AppRecord {
   /** Last revision released successfully per cell (desired state for drift repair). */
   released: Record<string, number>;
 }
+/** What an App entity keeps in its memo (`summary`), for listings that should not wake every entity. */
+export interface AppSummaryMemo {
+  workspace: string;
+  latest: number;
+  released: Record<string, number>;
+}
 export const upsertAppUpdate = defineUpdate<{ revision: number; created: boolean }, [{ spec: AppSpec; by: string }]>('upsert-app');
 export const appQuery = defineQuery<AppRecord | undefined>('app');
 export const releaseCompletedSignal = defineSignal<[{ revision: number; cells: string[] }]>('release-completed');

@@ -1,16 +1,33 @@
 import { ActivityFailure, condition } from '@temporalio/workflow';
 import type { PlannedGroup, ReleasePlan } from '../domain/index.js';
 import { waits } from './activity-proxies.js';
+import { releaseMetrics } from './release-sinks.js';
 import type { ReleaseTracker } from './release-state.js';
 
-/**
- * Runs the gate after `group`: manual (approve signal), auto (verification window of the group's pods)
- * or timed (a pause). A gate that times out or fails pauses the release with the reason, or requests a
- * rollback when the strategy says so. promote-all passes every remaining gate.
- */
+/** Runs the gate after `group` and reports how long it held the release (barista_gate_wait_seconds). */
 export async function runGate(t: ReleaseTracker, plan: ReleasePlan, group: PlannedGroup): Promise<void> {
   const gate = t.gate(group.index);
   if (!gate) return;
+  const promotedBefore = t.promoteAll !== undefined;
+  const since = Date.now(); // workflow time: deterministic on replay
+  await awaitGateDecision(t, plan, group);
+  if (promotedBefore) return; // passed by an earlier promote-all: it held nothing
+  releaseMetrics.gateWaited({
+    tenant: plan.app.tenant,
+    app: plan.app.name,
+    gate: gate.type,
+    outcome: gate.state === 'waiting' || gate.state === 'pending' ? 'stopped' : gate.state,
+    seconds: (Date.now() - since) / 1000,
+  });
+}
+
+/**
+ * Waits for the gate after `group`: manual (approve signal), auto (verification window of the group's pods)
+ * or timed (a pause). A gate that times out or fails pauses the release with the reason, or requests a
+ * rollback when the strategy says so. promote-all passes every remaining gate.
+ */
+async function awaitGateDecision(t: ReleaseTracker, plan: ReleasePlan, group: PlannedGroup): Promise<void> {
+  const gate = t.gate(group.index)!;
   const spec = plan.strategy.gate;
   const decided = (state: 'passed' | 'failed' | 'skipped', by: string, reason?: string) => {
     Object.assign(gate, { state, decidedBy: by, decidedAt: new Date().toISOString(), ...(reason ? { reason } : {}) });

@@ -1,15 +1,17 @@
 /** The full, queryable status of one App release. Plain data: it crosses the query boundary as JSON. */
-export type ReleaseState =
-  | 'planning'
-  | 'running'
-  | 'waiting-approval'
-  | 'verifying'
-  | 'paused'
-  | 'rolling-back'
-  | 'succeeded'
-  | 'aborted'
-  | 'rolled-back'
-  | 'failed';
+export const RELEASE_STATES = [
+  'planning',
+  'running',
+  'waiting-approval',
+  'verifying',
+  'paused',
+  'rolling-back',
+  'succeeded',
+  'aborted',
+  'rolled-back',
+  'failed',
+] as const;
+export type ReleaseState = (typeof RELEASE_STATES)[number];
 
 export type PodState = 'pending' | 'in-progress' | 'done' | 'skipped' | 'failed';
 

@@ -7,7 +7,7 @@ import type { ApiContext } from '../context.js';
 export const AppParams = z.strictObject({ tenant: dnsLabel, app: dnsLabel });
 export const AppBody = AppSpecSchema.omit({ name: true, tenant: true });
 
-/** Apps: register or update (a changed template, replicas or overrides make a new revision), read. */
+/** Apps: register or update (a changed template, replicas or overrides make a new revision), read, list. */
 export const appRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async function routes(app) {
     app.put(
@@ -17,6 +17,22 @@ export const appRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         const identity = ctx.identify(req);
         TokenStore.authorize(identity, 'apps:write', req.params.tenant);
         return ctx.releases.upsertApp({ ...req.body, name: req.params.app, tenant: req.params.tenant }, identity.name);
+      },
+    );
+
+    app.get(
+      '/v1/tenants/:tenant/apps',
+      {
+        schema: {
+          params: z.strictObject({ tenant: dnsLabel }),
+          querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+          tags: ['apps'],
+          summary: "A tenant's Apps with their latest revision and what each cell released",
+        },
+      },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        return { apps: await ctx.releases.listApps(req.params.tenant, req.query.limit) };
       },
     );
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { dnsLabel, ReleaseRequestSchema } from '../../domain/index.js';
 import { TokenStore, type Permission } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { RELEASE_STATES } from '../../workflows/release-status.js';
 import { AppParams } from './apps.js';
 
 const StartBody = ReleaseRequestSchema.omit({ app: true, tenant: true, requestedBy: true });
@@ -21,14 +22,18 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       {
         schema: {
           params: z.strictObject({ tenant: dnsLabel }),
-          querystring: z.strictObject({ app: dnsLabel.optional() }),
+          querystring: z.strictObject({
+            app: dnsLabel.optional(),
+            state: z.enum(RELEASE_STATES).optional(),
+            limit: z.coerce.number().int().min(1).max(500).default(50),
+          }),
           tags: ['releases'],
           summary: 'List releases',
         },
       },
       async (req) => {
         TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
-        return { releases: await ctx.releases.listReleases(req.params.tenant, req.query.app) };
+        return { releases: await ctx.releases.listReleases(req.params.tenant, req.query) };
       },
     );
 

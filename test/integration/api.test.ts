@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { hashToken, TokenStore } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
 import { createLogger } from '../../sandbox/logger.js';
-import { uniqueName } from '../support/sandbox.js';
+import { eventually, uniqueName } from '../support/sandbox.js';
 import { startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
 
 let h: ReleaseHarness;
@@ -107,6 +107,54 @@ test('unauthenticated, wrong-role and other-tenant calls are refused', async () 
   expect(await h.releases.getApp('acme', app)).toBeUndefined();
 });
 
+test("a tenant's Apps are listed, another tenant's are not, and releases filter by state", async () => {
+  const [a, b, foreign] = [uniqueName('list-a'), uniqueName('list-b'), uniqueName('list-g')];
+  for (const name of [a, b])
+    expect(
+      (await call({ method: 'PUT', url: `/v1/tenants/acme/apps/${name}`, headers: auth(tokens.releaser), payload: appBody })).statusCode,
+    ).toBe(200);
+  await call({
+    method: 'PUT',
+    url: `/v1/tenants/acme/apps/${b}`,
+    headers: auth(tokens.releaser),
+    payload: { ...appBody, template: { containers: [{ name: 'app', image: 'registry.local/api:2' }] } },
+  });
+  const globexBody = { ...appBody, workspace: 'staging', placement: { cells: ['rz02a'] }, replicasPerCell: 1 };
+  expect(
+    (await call({ method: 'PUT', url: `/v1/tenants/globex/apps/${foreign}`, headers: auth(tokens.other), payload: globexBody })).statusCode,
+  ).toBe(200);
+
+  type Listed = { name: string; tenant: string; latest: number; released: Record<string, number> };
+  const listed = await eventually('both acme Apps listed', async () => {
+    const res = await call({ method: 'GET', url: '/v1/tenants/acme/apps', headers: auth(tokens.viewer) });
+    const apps = res.json().apps as Listed[];
+    return apps.some((x) => x.name === a) && apps.some((x) => x.name === b) ? apps : undefined;
+  });
+  expect(listed.find((x) => x.name === b)).toMatchObject({ tenant: 'acme', latest: 2, released: {} });
+  expect(listed.every((x) => x.tenant === 'acme')).toBe(true);
+  expect(listed.some((x) => x.name === foreign)).toBe(false);
+  expect((await call({ method: 'GET', url: '/v1/tenants/acme/apps', headers: auth(tokens.other) })).statusCode).toBe(403);
+  const badLimit = await call({ method: 'GET', url: '/v1/tenants/acme/apps?limit=0', headers: auth(tokens.viewer) });
+  expect(badLimit.statusCode).toBe(400);
+  expect(badLimit.json().issues[0].field).toBe('querystring.limit');
+
+  // release list: the finished release of `a` is found by state succeeded, not by state paused
+  await h.releases.result(await h.releases.startRelease({ app: a, tenant: 'acme', requestedBy: 'rita', strategy: { groups: 1 } }));
+  const byState = (state: string) =>
+    call({ method: 'GET', url: `/v1/tenants/acme/releases?app=${a}&state=${state}`, headers: auth(tokens.viewer) }).then(
+      (r) => r.json().releases as { workflowId: string; state: string }[],
+    );
+  const succeeded = await eventually('the release listed as succeeded', async () => {
+    const releases = await byState('succeeded');
+    return releases.length ? releases : undefined;
+  });
+  expect(succeeded).toEqual([expect.objectContaining({ workflowId: `release/acme/${a}`, state: 'succeeded' })]);
+  expect(await byState('paused')).toEqual([]);
+  const badState = await call({ method: 'GET', url: '/v1/tenants/acme/releases?state=sleeping', headers: auth(tokens.viewer) });
+  expect(badState.statusCode).toBe(400);
+  expect(badState.json().issues[0].field).toBe('querystring.state');
+});
+
 describe('a corpus of malformed requests: each 400 naming the field, nothing started', () => {
   const app = uniqueName('corpus');
   beforeAll(async () => {
@@ -195,17 +243,25 @@ test('Prometheus metrics count requests, actions and releases by status', async 
   expect(res.status).toBe(200);
   expect(text).toMatch(/barista_http_requests_total\{method="PUT",route="\/v1\/tenants\/:tenant\/apps\/:app",status="200"\} \d+/);
   expect(text).toMatch(/barista_release_actions_total\{action="approve"\} [1-9]/);
-  expect(text).toMatch(/barista_releases\{status="Completed"\} [1-9]/);
-  // the worker counts the pods it moves
+  expect(text).toMatch(/barista_releases\{state="succeeded"\} [1-9]/);
+  // the worker counts the pods it moves and times the gates its releases wait at
   const app = uniqueName('metrics');
   const spec = (image: string) => ({ ...appBody, name: app, tenant: 'acme', template: { containers: [{ name: 'app', image }] } });
-  for (const image of ['registry.local/m:1', 'registry.local/m:2']) {
+  const strategies = [{ groups: 1 }, { groups: 2, gate: { type: 'timed', seconds: 2 } }];
+  for (const [i, image] of ['registry.local/m:1', 'registry.local/m:2'].entries()) {
     await h.releases.upsertApp(spec(image), 'ada');
-    await h.releases.result(await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'ada', strategy: { groups: 1 } }));
+    await h.releases.result(await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'ada', strategy: strategies[i] }));
   }
   const worker = await h.metrics.registry.getSingleMetricAsString('barista_pods_changed_total');
   // 2 pods brought up and gated in by the first release, then both upgraded by the second
   expect(worker).toContain(`barista_pods_changed_total{app="${app}",cell="rz00a"} 4`);
+  // one timed gate of 2 s between the second release's two groups
+  const gates = await h.metrics.registry.getSingleMetricAsString('barista_gate_wait_seconds');
+  const labels = `tenant="acme",app="${app}",gate="timed",outcome="passed"`;
+  expect(gates).toContain(`barista_gate_wait_seconds_count{${labels}} 1`);
+  const sum = Number(new RegExp(`barista_gate_wait_seconds_sum\\{${labels}\\} ([0-9.]+)`).exec(gates)?.[1]);
+  expect(sum).toBeGreaterThanOrEqual(2);
+  expect(gates).toContain(`barista_gate_wait_seconds_bucket{le="5",${labels}} 1`);
 });
 
 test('the OpenAPI document describes the routes', async () => {

@@ -76,9 +76,15 @@ test('the CLI applies an app, starts a release, watches it to the gate, approves
   // (visibility is eventually consistent: ask again until both are indexed)
   const listed = await eventually('both releases listed', async () => {
     const r = await barista('cli-releaser', 'release', 'list', 'acme', '--app', app);
-    return r.stdout.split('\n').filter((l) => l.includes(`release/acme/${app}`) && l.includes('COMPLETED')).length === 2 ? r : undefined;
+    return r.stdout.split('\n').filter((l) => l.includes(`release/acme/${app}`) && l.includes('succeeded')).length === 2 ? r : undefined;
   });
   expect(listed.stdout).toMatch(/by rel/);
+  // the App is listed with its latest revision, released to its cell
+  const apps = await eventually('the App listed', async () => {
+    const r = await barista('cli-releaser', 'app', 'list', 'acme');
+    return r.stdout.includes(app) ? r : undefined;
+  });
+  expect(apps.stdout.split('\n').find((l) => l.startsWith(app))).toMatch(/rev 2 .*rz00\w@2/);
 });
 
 test('bad input is reported with the field, and a non-zero exit', async () => {

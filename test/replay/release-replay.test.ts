@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
+import { Registry } from 'prom-client';
+import { createReleaseMetricSinks } from '../../worker/release-metrics.js';
 import { uniqueName } from '../support/sandbox.js';
 import { startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
@@ -37,7 +39,10 @@ test('a recorded release history replays against the current workflow code', asy
   const history = await h.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory();
   await expect(
     Worker.runReplayHistory(
-      { workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)) },
+      {
+        workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+        sinks: createReleaseMetricSinks(new Registry()),
+      },
       history,
       ref.workflowId,
     ),

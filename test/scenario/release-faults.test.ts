@@ -1,3 +1,4 @@
+import { CoreV1Api } from '@kubernetes/client-node';
 import { uniqueName } from '../support/sandbox.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
@@ -67,6 +68,30 @@ test('an auto gate verifies each group for its window, then goes on by itself', 
   expect(final.state).toBe('succeeded');
   expect(final.gates).toEqual([expect.objectContaining({ group: 0, type: 'auto', state: 'passed', decidedBy: 'barista' })]);
   expect((await appPods(h.sandbox, 'kc2', ns, app)).map(imageOf)).toEqual(Array(4).fill('registry.local/svc:2.0'));
+});
+
+test('an auto gate sees a pod of its group replaced during the window, and pauses with the pod named', async () => {
+  const app = uniqueName('verify');
+  await deployed(app, ['rz01b'], 2);
+  await h.releases.upsertApp(spec(app, 'registry.local/svc:2.1', ['rz01b'], 2), 'alice');
+  const ref = await h.releases.startRelease({
+    app,
+    tenant: 'acme',
+    requestedBy: 'ci',
+    strategy: { groups: 2, gate: { type: 'auto', windowSeconds: 60, timeoutSeconds: 120 } },
+  });
+  const verifying = await waitForStatus(h.releases, ref, 'verifying group 0', (s) => s.state === 'verifying');
+  const victim = verifying.groups[0]!.pods[0]!;
+  await h.sandbox.kubeConfig('kc2').makeApiClient(CoreV1Api).deleteNamespacedPod({ name: victim, namespace: ns });
+  const paused = await waitForStatus(h.releases, ref, 'paused by the failed verification', (s) => s.state === 'paused');
+  expect(paused.paused).toMatchObject({ step: 'gate', by: 'barista' });
+  expect(paused.paused?.reason).toMatch(new RegExp(`verification of group 0 failed: pod ${victim} was replaced during verification`));
+  expect(paused.gates[0]).toMatchObject({ state: 'failed' });
+  // a person who has looked at it lets the release go on
+  await h.releases.approve(ref, { by: 'oncall', group: 0, reason: 'replaced by hand' });
+  const final = await h.releases.result(ref);
+  expect(final.state).toBe('succeeded');
+  expect(final.gates[0]).toMatchObject({ state: 'passed', decidedBy: 'oncall' });
 });
 
 test('abort in the middle of a group finishes the pod in hand, stops, and reports what changed', async () => {
