@@ -32,7 +32,11 @@ export function createAwaitGroupStable(clusters: Clusters) {
           client.kc,
           `/api/v1/namespaces/${input.namespace}/pods`,
           () => client.core.listNamespacedPod({ namespace: input.namespace, labelSelector: `${LABELS.app}=${input.app}` }),
-          { onChange: () => evaluate(), onDelete: () => evaluate(), onError: (err) => (problem = `watching ${client.name}: ${String(err)}`) },
+          {
+            onChange: () => evaluate(),
+            onDelete: () => evaluate(),
+            onError: (err) => (problem = `watching ${client.name}: ${String(err)}`),
+          },
           { labelSelector: `${LABELS.app}=${input.app}` },
         );
         void informer.synced.then(() => {
