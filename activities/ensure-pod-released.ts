@@ -6,20 +6,19 @@ import { FailureTypes } from '../domain/failures.js';
 import type { ClusterClient, Clusters } from './clusters.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { trafficFinalizer } from '../domain/index.js';
-import { DRAIN_ANNOTATION, FIELD_MANAGER, LABELS, TRAFFIC_READY } from './labels.js';
-import { canUpgradeInPlace, containersReadyAt, gateStatus, isAtRevision } from './pod-state.js';
+import { FIELD_MANAGER, LABELS } from './labels.js';
+import { canUpgradeInPlace, containersReadyAt, gateStatus, hasLegacyDrainMark, isAtRevision } from './pod-state.js';
+import { ensureTrafficGate, removeLegacyDrainMark } from './traffic-gate.js';
 import { awaitPod, WaitTimeout, type PodVerdict } from './pod-watch.js';
 import type { EnsurePodReleasedInput, EnsurePodReleasedResult, PodStepFailure } from './types.js';
 import { desiredContainers } from './workload-manifest.js';
 
-const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
- * The per-pod protocol (docs/releases.md): mark drained, traffic gate False → every declared traffic
+ * The per-pod protocol (docs/releases.md): traffic gate False for the release → every declared traffic
  * component lets go (its finalizer is gone) → upgrade (in place, or recreate) → containers ready at the
- * revision → traffic gate True → every component holds the pod again → unmark. Every step reads the pod first and does nothing if already done, so a
+ * revision → traffic gate True → every component holds the pod again. Every step reads the pod first and does nothing if already done, so a
  * retry after a crash resumes where it stopped and never upgrades a pod twice. A step that passes the
  * pod deadline fails with PodStepTimeout naming the pod, the step and what it was waiting for.
  */
@@ -35,7 +34,10 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       pod: input.pod,
       revision: input.revision.number,
     });
+    // how long each step took, logged once the pod is released (where a slow release spends its time)
+    const took: Record<string, number> = {};
     const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      const since = Date.now();
       try {
         return await run();
       } catch (err) {
@@ -49,6 +51,8 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
           });
         }
         throw err;
+      } finally {
+        took[name] = (took[name] ?? 0) + Date.now() - since;
       }
     };
     const components = opts.skipDrainForTests ? [] : input.traffic;
@@ -65,7 +69,6 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     if (!isAtRevision(pod!, input.revision, input.cell)) {
       changed = true;
       inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
-      await step('drain', () => ensureDrainMark(client, pod!, true));
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
       await wait('drain', trafficReleased(components), trafficDeadline());
       await step('upgrade', () => (inPlace ? upgradeInPlace(client, pod!, input) : recreate(client, pod!)));
@@ -77,7 +80,8 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       pod = await step('undrain', () => ensureTrafficGate(client, pod!, 'True'));
     }
     pod = await wait('mount', trafficMounted(components), trafficDeadline());
-    if (isDrainMarked(pod!)) pod = await step('mount', () => ensureDrainMark(client, pod!, false));
+    if (hasLegacyDrainMark(pod!)) pod = await step('mount', () => removeLegacyDrainMark(client, pod!));
+    log.info({ changed, inPlace, stepMs: took }, 'pod released');
     return {
       pod: input.pod,
       changed,
@@ -116,54 +120,6 @@ function trafficMounted(components: { name: string }[]) {
       ? { done: true }
       : { done: false, waitingFor: `traffic component ${missing.map((c) => c.name).join(', ')} to route to the pod again` };
   };
-}
-
-function isDrainMarked(pod: V1Pod): boolean {
-  return pod.metadata?.annotations?.[DRAIN_ANNOTATION] !== undefined;
-}
-
-/** Marks (or unmarks) the pod as drained by a release, so the gate keeper does not reopen it meanwhile. */
-async function ensureDrainMark(client: ClusterClient, pod: V1Pod, marked: boolean): Promise<V1Pod> {
-  if (isDrainMarked(pod) === marked) return pod;
-  const { name, namespace } = pod.metadata as { name: string; namespace: string };
-  try {
-    return await client.core.patchNamespacedPod(
-      { name, namespace, fieldManager: FIELD_MANAGER, body: { metadata: { annotations: { [DRAIN_ANNOTATION]: marked ? 'true' : null } } } },
-      mergePatch,
-    );
-  } catch (err) {
-    return rethrowKubeError(err, `${marked ? 'marking' : 'unmarking'} pod ${namespace}/${name} as drained`);
-  }
-}
-
-/** Sets the traffic readiness gate condition; a no-op when it already has that value. */
-export async function ensureTrafficGate(client: ClusterClient, pod: V1Pod, status: 'True' | 'False'): Promise<V1Pod> {
-  if (gateStatus(pod) === status) return pod;
-  const { name, namespace } = pod.metadata as { name: string; namespace: string };
-  try {
-    return await client.core.patchNamespacedPodStatus(
-      {
-        name,
-        namespace,
-        fieldManager: FIELD_MANAGER,
-        body: {
-          status: {
-            conditions: [
-              {
-                type: TRAFFIC_READY,
-                status,
-                lastTransitionTime: new Date(),
-                reason: status === 'True' ? 'ReleasedByBarista' : 'DrainedByBarista',
-              },
-            ],
-          },
-        },
-      },
-      strategicPatch,
-    );
-  } catch (err) {
-    return rethrowKubeError(err, `setting ${TRAFFIC_READY}=${status} on pod ${namespace}/${name}`);
-  }
 }
 
 /**

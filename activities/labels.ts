@@ -13,5 +13,16 @@ export const TRAFFIC_READY = 'barista.dev/traffic-ready';
 
 export const FIELD_MANAGER = 'barista';
 
-/** Annotation Barista keeps on a pod from drain to mount: the gate keeper leaves such a pod alone. */
+/**
+ * Reasons on the traffic gate condition. A release closes the gate with DRAINING: the gate keeper leaves
+ * such a pod alone until the release opens it again (RELEASED) or gives it up (HANDED_BACK). Marking in
+ * the condition itself makes drain and undrain one write each.
+ */
+export const GATE_REASONS = {
+  draining: 'DrainingForRelease',
+  released: 'ReleasedByBarista',
+  handedBack: 'HandedBackByBarista',
+} as const;
+
+/** Earlier drain mark (before GATE_REASONS.draining): still honoured and removed where found. */
 export const DRAIN_ANNOTATION = 'barista.dev/draining';

@@ -1,13 +1,27 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Revision } from '../domain/index.js';
-import { LABELS, TRAFFIC_READY } from './labels.js';
+import { DRAIN_ANNOTATION, GATE_REASONS, LABELS, TRAFFIC_READY } from './labels.js';
 import type { PodVerdict } from './pod-watch.js';
 import { desiredContainers } from './workload-manifest.js';
 
 /** Pure readings of a pod's state, shared by the per-pod steps. */
 
 export function gateStatus(pod: V1Pod): string | undefined {
-  return pod.status?.conditions?.find((c) => c.type === TRAFFIC_READY)?.status;
+  return gateCondition(pod)?.status;
+}
+
+function gateCondition(pod: V1Pod) {
+  return pod.status?.conditions?.find((c) => c.type === TRAFFIC_READY);
+}
+
+/** A release holds the pod drained: its gate closed with the draining reason, or the earlier annotation. */
+export function isDrainMarked(pod: V1Pod): boolean {
+  const gate = gateCondition(pod);
+  return (gate?.status === 'False' && gate.reason === GATE_REASONS.draining) || hasLegacyDrainMark(pod);
+}
+
+export function hasLegacyDrainMark(pod: V1Pod): boolean {
+  return pod.metadata?.annotations?.[DRAIN_ANNOTATION] !== undefined;
 }
 
 export function isAtRevision(pod: V1Pod, revision: Revision, cell: string): boolean {

@@ -49,7 +49,7 @@ async function run(): Promise<void> {
     temporalAddress: sandbox.temporalAddress,
     taskQueue: 'bench',
     kubeconfig: sandbox.kubeconfigPath,
-    logger: createLogger('worker', 'warn'),
+    logger: createLogger('worker', process.env.BENCH_WORKER_LOG ?? 'warn'),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: sandbox.temporalAddress });

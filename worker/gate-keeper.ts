@@ -1,6 +1,7 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { DRAIN_ANNOTATION, FIELD_MANAGER, LABELS, TRAFFIC_READY } from '../activities/labels.js';
+import { FIELD_MANAGER, LABELS, TRAFFIC_READY } from '../activities/labels.js';
+import { isDrainMarked } from '../activities/pod-state.js';
 import { startResilientInformer, type ResilientInformer } from './kube/resilient-informer.js';
 import { kubeConfigsByContext } from './kube/contexts.js';
 import { WorkQueue } from './kube/work-queue.js';
@@ -9,7 +10,7 @@ const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicM
 
 /**
  * Opens the traffic gate of pods that appear outside a release (a crash, a lost node): as soon as their
- * containers are ready, and never while a release has marked the pod as drained.
+ * containers are ready, and never while a release holds the pod drained (gate closed with the draining reason).
  */
 export class GateKeeper {
   private readonly core: CoreV1Api;
@@ -26,7 +27,7 @@ export class GateKeeper {
 
   static shouldOpen(pod: V1Pod): boolean {
     if (!pod.spec?.readinessGates?.some((g) => g.conditionType === TRAFFIC_READY)) return false;
-    if (pod.metadata?.deletionTimestamp || pod.metadata?.annotations?.[DRAIN_ANNOTATION] !== undefined) return false;
+    if (pod.metadata?.deletionTimestamp || isDrainMarked(pod)) return false;
     const conditions = pod.status?.conditions ?? [];
     const containersReady = conditions.find((c) => c.type === 'ContainersReady')?.status === 'True';
     return containersReady && conditions.find((c) => c.type === TRAFFIC_READY)?.status !== 'True';

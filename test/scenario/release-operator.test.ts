@@ -89,6 +89,7 @@ test('skip-pod takes a failing pod out of the release; promote-all passes the re
   // the skipped pod was handed back: no drain mark left, and the gate keeper opened it once it was ready
   await eventually('the skipped pod to serve again', async () => {
     const pod = (await appPods(h.sandbox, 'kc1', 'acme-prod', app)).find((p) => p.metadata?.name === stuck);
-    return pod && pod.metadata?.annotations?.['barista.dev/draining'] === undefined && gateOf(pod) === 'True' ? pod : undefined;
+    const gate = pod?.status?.conditions?.find((c) => c.type === 'barista.dev/traffic-ready');
+    return gate?.status === 'True' && gate.reason === 'OpenedByGateKeeper' ? pod : undefined;
   });
 });
