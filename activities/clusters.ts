@@ -2,6 +2,7 @@ import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { kubeConfigsByContext } from '../worker/kube/contexts.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../domain/failures.js';
+import { makeApiClient } from '../worker/kube/api-client.js';
 
 export interface ClusterClient {
   name: string;
@@ -19,7 +20,7 @@ export class Clusters {
 
   constructor(kubeconfigFile: string) {
     for (const [name, kc] of kubeConfigsByContext(kubeconfigFile)) {
-      this.clients.set(name, { name, kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) });
+      this.clients.set(name, { name, kc, core: makeApiClient(kc, CoreV1Api), apps: makeApiClient(kc, AppsV1Api) });
     }
   }
 

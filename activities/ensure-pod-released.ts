@@ -58,28 +58,36 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     const components = opts.skipDrainForTests ? [] : input.traffic;
     const trafficDeadline = () =>
       Math.min(deadline, Date.now() + Math.max(0, ...components.map((c) => c.deregistrationTimeoutSeconds)) * 1000);
-    const wait = (name: string, verdict: Parameters<typeof awaitPod>[3], until = deadline) =>
-      step(name, () => awaitPod(client, input.namespace, input.pod, verdict, { deadline: until, step: name }));
+    // `known`: the pod as our last write returned it; a wait starts from it instead of reading the pod again
+    const wait = (name: string, verdict: Parameters<typeof awaitPod>[3], until = deadline, known?: V1Pod) =>
+      step(name, () => awaitPod(client, input.namespace, input.pod, verdict, { deadline: until, step: name, ...(known ? { known } : {}) }));
 
     let pod = await wait('locate', (p) =>
       p && !p.metadata?.deletionTimestamp ? { done: true } : { done: false, waitingFor: 'the pod to exist' },
     );
     let changed = false;
     let inPlace = true;
+    let upgraded: V1Pod | undefined;
     if (!isAtRevision(pod!, input.revision, input.cell)) {
       changed = true;
       inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
-      await wait('drain', trafficReleased(components), trafficDeadline());
-      await step('upgrade', () => (inPlace ? upgradeInPlace(client, pod!, input) : recreate(client, pod!)));
+      pod = await wait('drain', trafficReleased(components), trafficDeadline(), pod);
+      const drained = pod!;
+      upgraded = await step('upgrade', () => (inPlace ? upgradeInPlace(client, drained, input) : recreate(client, drained)));
       log.info({ step: 'upgrade', inPlace }, 'pod upgraded');
     }
-    pod = await wait('await-ready', containersReadyAt(input.revision, input.cell, inPlace ? undefined : pod!.metadata?.uid));
+    pod = await wait(
+      'await-ready',
+      containersReadyAt(input.revision, input.cell, inPlace ? undefined : pod!.metadata?.uid),
+      deadline,
+      upgraded ?? pod,
+    );
     if (gateStatus(pod!) !== 'True') {
       changed = true;
       pod = await step('undrain', () => ensureTrafficGate(client, pod!, 'True'));
     }
-    pod = await wait('mount', trafficMounted(components), trafficDeadline());
+    pod = await wait('mount', trafficMounted(components), trafficDeadline(), pod);
     if (hasLegacyDrainMark(pod!)) pod = await step('mount', () => removeLegacyDrainMark(client, pod!));
     log.info({ changed, inPlace, stepMs: took }, 'pod released');
     return {
@@ -127,9 +135,9 @@ function trafficMounted(components: { name: string }[]) {
  * `barista`, forced: Barista owns these fields from now on). One request, no read-modify-write race
  * with the kubelet's status writes.
  */
-async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePodReleasedInput): Promise<void> {
+async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePodReleasedInput): Promise<V1Pod> {
   const { name, namespace } = pod.metadata as { name: string; namespace: string };
-  await client.core
+  return await client.core
     .patchNamespacedPod(
       {
         name,
@@ -149,10 +157,11 @@ async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePo
 }
 
 /** Deletes the pod (this very pod: uid precondition) so the workload controller recreates it at the new template. */
-async function recreate(client: ClusterClient, pod: V1Pod): Promise<void> {
+async function recreate(client: ClusterClient, pod: V1Pod): Promise<undefined> {
   const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
   await client.core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid } } }).catch((err: unknown) => {
     if (isStatus(err, 404) || isStatus(err, 409)) return; // already gone or already replaced
     rethrowKubeError(err, `deleting pod ${namespace}/${name}`);
   });
+  return undefined; // the pod to wait for is its replacement: read it afresh
 }

@@ -23,13 +23,16 @@ export async function awaitPod(
   namespace: string,
   name: string,
   verdict: (pod: V1Pod | undefined) => PodVerdict,
-  opts: { deadline: number; step: string },
+  opts: { deadline: number; step: string; known?: V1Pod },
 ): Promise<V1Pod | undefined> {
   let waitingFor = 'first observation';
   const heartbeat = () => heartbeatSafe({ pod: name, step: opts.step, waitingFor });
+  let known = opts.known;
   for (;;) {
-    // always observe once, even with a deadline already due: a step that is already done must pass
-    const pod = await readPod(client, namespace, name);
+    // always observe once, even with a deadline already due: a step that is already done must pass.
+    // The first observation may be the pod as the caller's own write returned it (one read fewer).
+    const pod = known ?? (await readPod(client, namespace, name));
+    known = undefined;
     const v = verdict(pod);
     if (v.done) return pod;
     waitingFor = v.waitingFor;

@@ -2,16 +2,23 @@
  * bench/release: 200 pods over 4 cells (2 clusters × 2) in 5 groups with auto gates and a fixed simulated
  * start latency. Prints the overhead ratio (wall time ÷ critical path of simulated pod transitions + gate
  * windows), API server write requests per pod, and Temporal history events. Figures, not assertions.
- * Env: BENCH_PODS_PER_CELL (50), BENCH_LATENCY_MS (2000), BENCH_WINDOW_S (2), BENCH_GROUPS (5).
+ * The Barista worker runs as its own process (`worker/main.ts`, as in production), apart from the
+ * simulated kubelets and traffic components of this process.
+ * Env: BENCH_PODS_PER_CELL (50), BENCH_LATENCY_MS (2000), BENCH_WINDOW_S (2), BENCH_GROUPS (5),
+ * BENCH_WORKER_LOG (warn; `info` logs each pod's step timings to bench-worker.log in the cache directory).
  */
 import { Client, Connection } from '@temporalio/client';
 import { ReleaseClient } from '../api/release-client.js';
 import { createLogger } from '../sandbox/logger.js';
+import { cacheDir } from '../sandbox/paths.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { silentProgress } from '../sandbox/progress.js';
 import { provisionAll } from '../sandbox/provision/index.js';
 import { createProgress } from '../sandbox/progress.js';
-import { createWorker } from '../worker/worker.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const perCell = Number(process.env.BENCH_PODS_PER_CELL ?? 50);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 2000);
@@ -41,17 +48,45 @@ async function snapshot(sandbox: Sandbox): Promise<Map<string, number>> {
   return total;
 }
 
+/** Waits until the API servers' write counters stop moving (the traffic components settled after a deployment). */
+async function quiescent(sandbox: Sandbox): Promise<Map<string, number>> {
+  let last = await snapshot(sandbox);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    const now = await snapshot(sandbox);
+    const moved = [...now].reduce((n, [k, v]) => n + v - (last.get(k) ?? 0), 0);
+    if (moved <= 2) return now; // lease renewals only
+    last = now;
+  }
+}
+
+const WORKER_LOG = path.join(cacheDir(), 'bench-worker.log');
+
+/** The production worker entry point, in a process of its own. */
+function startWorkerProcess(sandbox: Sandbox): ChildProcess {
+  const log = createWriteStream(WORKER_LOG);
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../worker/main.ts', import.meta.url))], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: sandbox.temporalAddress,
+      KUBECONFIG: sandbox.kubeconfigPath,
+      BARISTA_TASK_QUEUE: 'bench',
+      BARISTA_LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return child;
+}
+
 async function run(): Promise<void> {
   await provisionAll(createProgress());
   say('starting sandbox (2 clusters × 2 cells)');
   const sandbox = await Sandbox.start({ progress: silentProgress, logger: createLogger('sandbox', 'warn') });
-  const { worker, connection: native } = await createWorker({
-    temporalAddress: sandbox.temporalAddress,
-    taskQueue: 'bench',
-    kubeconfig: sandbox.kubeconfigPath,
-    logger: createLogger('worker', process.env.BENCH_WORKER_LOG ?? 'warn'),
-  });
-  const running = worker.run();
+  say(`starting the Barista worker process (log: ${WORKER_LOG})`);
+  const worker = startWorkerProcess(sandbox);
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const connection = await Connection.connect({ address: sandbox.temporalAddress });
   const client = new Client({ connection });
   const releases = new ReleaseClient(client, 'bench');
@@ -80,7 +115,8 @@ async function run(): Promise<void> {
 
     for (const cluster of sandbox.clusterNames) sandbox.setStartLatency(cluster, latencyMs);
     await releases.upsertApp(spec('registry.local/bench:2'), 'bench');
-    const before = await snapshot(sandbox);
+    say('waiting for the API servers to settle');
+    const before = await quiescent(sandbox);
     const groupSize = Math.ceil(pods / groups);
     say(`release of ${pods} pods in ${groups} groups, auto gates (${windowS}s window), start latency ${latencyMs} ms`);
     const started = Date.now();
@@ -133,10 +169,9 @@ async function run(): Promise<void> {
     }
     console.log(`  Temporal history events: ${events} for the release (${(events / pods).toFixed(2)} per pod)`);
   } finally {
-    worker.shutdown();
-    await running;
+    worker.kill('SIGTERM');
+    await exited;
     await connection.close();
-    await native.close();
     await sandbox.stop();
   }
 }

@@ -5,6 +5,7 @@ import { isDrainMarked } from '../activities/pod-state.js';
 import { startResilientInformer, type ResilientInformer } from './kube/resilient-informer.js';
 import { kubeConfigsByContext } from './kube/contexts.js';
 import { WorkQueue } from './kube/work-queue.js';
+import { makeApiClient } from './kube/api-client.js';
 
 const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
@@ -21,7 +22,7 @@ export class GateKeeper {
     private readonly kc: KubeConfig,
     private readonly logger: Logger,
   ) {
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.core = makeApiClient(kc, CoreV1Api);
     this.queue = new WorkQueue((key) => this.reconcile(key), { concurrency: 8 });
   }
 

@@ -6,6 +6,7 @@ import type { ClusterTopology } from '../topology.js';
 import type { Faults } from './faults.js';
 import { CELL_LABEL, nodeManifest, nodeStatus, planNodes, type SimulatedNode } from './nodes.js';
 import { decidePodStatus } from './pod-status.js';
+import { makeApiClient } from '../../worker/kube/api-client.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -37,7 +38,7 @@ export class SimulatedKubelet {
 
   constructor(private readonly opts: KubeletOptions) {
     this.nodes = planNodes(opts.cluster, opts.clusterIndex);
-    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    this.core = makeApiClient(opts.kubeConfig, CoreV1Api);
     this.startLatencyMs = opts.cluster.startLatencyMs;
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: 16,

@@ -1,6 +1,7 @@
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { startResilientInformer, type ResilientInformer } from '../../worker/kube/resilient-informer.js';
 import { kubeConfigsByContext } from '../../worker/kube/contexts.js';
+import { makeApiClient } from '../../worker/kube/api-client.js';
 
 export interface TrafficGeneratorOptions {
   kubeconfig: string;
@@ -53,7 +54,7 @@ export class TrafficGenerator {
     for (const cluster of this.opts.clusters) {
       const kc = contexts.get(cluster);
       if (!kc) throw new Error(`no context ${cluster} in ${this.opts.kubeconfig}`);
-      const core = kc.makeApiClient(CoreV1Api);
+      const core = makeApiClient(kc, CoreV1Api);
       const informer = startResilientInformer<V1Pod>(
         kc,
         `/api/v1/namespaces/${this.opts.namespace}/pods`,

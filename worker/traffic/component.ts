@@ -4,6 +4,7 @@ import { trafficFinalizer } from '../../domain/index.js';
 import { LABELS } from '../../activities/labels.js';
 import { startResilientInformer, type ResilientInformer } from '../kube/resilient-informer.js';
 import { WorkQueue } from '../kube/work-queue.js';
+import { makeApiClient } from '../kube/api-client.js';
 
 const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
@@ -31,6 +32,8 @@ export class FinalizerController {
   private readonly core: CoreV1Api;
   private readonly queue: WorkQueue;
   private informer: ResilientInformer<V1Pod> | undefined;
+  /** Our last write per pod, as the API server returned it. */
+  private readonly written = new Map<string, V1Pod>();
   readonly finalizer: string;
 
   constructor(
@@ -40,7 +43,7 @@ export class FinalizerController {
     private readonly logger: Logger,
   ) {
     this.finalizer = trafficFinalizer(name);
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.core = makeApiClient(kc, CoreV1Api);
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: 8,
       onError: (key, err) => logger.debug({ pod: key, err: String(err) }, 'finalizer write failed; retrying'),
@@ -75,16 +78,29 @@ export class FinalizerController {
     return this.informer?.cache.list() ?? [];
   }
 
+  /**
+   * The cache may lag behind our own last write; deciding from it would write the same finalizer again.
+   * Use what the API server returned for our write until the cache has caught up.
+   */
+  private freshest(key: string, cached: V1Pod | undefined): V1Pod | undefined {
+    const written = this.written.get(key);
+    if (!cached || !written || written.metadata?.uid !== cached.metadata?.uid || version(cached) >= version(written)) {
+      this.written.delete(key);
+      return cached;
+    }
+    return written;
+  }
+
   private async reconcile(key: string): Promise<void> {
     const [namespace, name] = key.split('/') as [string, string];
-    const pod = this.informer?.cache.get(name, namespace);
+    const pod = this.freshest(key, this.informer?.cache.get(name, namespace));
     if (!pod) return;
     const holds = pod.metadata?.finalizers?.includes(this.finalizer) ?? false;
     // a terminating pod is never routed to again: only letting go is allowed
     const decision = pod.metadata?.deletionTimestamp ? { route: false } : this.decide(pod);
     if (decision.recheckAfterMs !== undefined) this.queue.add(key, decision.recheckAfterMs);
     if (decision.route === holds) return;
-    await this.core.patchNamespacedPod(
+    const written = await this.core.patchNamespacedPod(
       {
         name,
         namespace,
@@ -98,11 +114,16 @@ export class FinalizerController {
       },
       serverSideApply,
     );
+    this.written.set(key, written);
     this.logger.debug(
       { component: this.name, pod: key, route: decision.route },
       decision.route ? 'routing to pod' : 'stopped routing to pod',
     );
   }
+}
+
+function version(pod: V1Pod): number {
+  return Number(pod.metadata?.resourceVersion ?? 0);
 }
 
 function keyOf(pod: V1Pod): string {

@@ -2,6 +2,7 @@ import { DiscoveryV1Api, type KubeConfig, type V1EndpointSlice, type V1Pod } fro
 import type { Logger } from 'pino';
 import { startResilientInformer, type ResilientInformer } from '../../kube/resilient-informer.js';
 import { FinalizerController, type TrafficComponent } from '../component.js';
+import { makeApiClient } from '../../kube/api-client.js';
 
 /**
  * The Kubernetes Service traffic component: a pod is routed to while its IP is a ready endpoint in an
@@ -21,7 +22,7 @@ export class ServiceTrafficComponent implements TrafficComponent {
   }
 
   async start(): Promise<void> {
-    const discovery = this.kc.makeApiClient(DiscoveryV1Api);
+    const discovery = makeApiClient(this.kc, DiscoveryV1Api);
     this.slices = startResilientInformer<V1EndpointSlice>(
       this.kc,
       '/apis/discovery.k8s.io/v1/endpointslices',
