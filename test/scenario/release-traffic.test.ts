@@ -74,14 +74,16 @@ test('every pod is drained by all its traffic components before it restarts, and
 
 test('a component that never lets go pauses the release naming the pod, the step and the component; resume retries', async () => {
   const app = uniqueName('stuck');
-  await deployed(app, 2);
+  // 8 s: time for dns (2 s deregistration delay) to let go under load, not for rpc (110 s)
+  await deployed(app, 8);
   await h.sandbox.control.setDeregistrationDelay('rpc', 110_000);
   try {
-    await h.releases.upsertApp(spec(app, 'registry.local/t:2', 2), 'alice');
+    await h.releases.upsertApp(spec(app, 'registry.local/t:2', 8), 'alice');
     const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1, maxConcurrentPods: 1 } });
     const paused = await waitForStatus(h.releases, ref, 'paused at drain', (s) => s.state === 'paused');
     expect(paused.paused).toMatchObject({ pod: `${app}-rz01b-2`, step: 'drain' });
     expect(paused.paused?.reason).toMatch(/traffic component rpc to let go/);
+    expect(paused.paused?.reason).not.toMatch(/dns/);
     // the pod was not upgraded while rpc still routed to it
     const stuck = (await appPods(h.sandbox, 'kc2', ns, app)).find((p) => p.metadata?.name === `${app}-rz01b-2`)!;
     expect(imageOf(stuck)).toBe('registry.local/t:1');
