@@ -41,14 +41,13 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       try {
         return await run();
       } catch (err) {
-        if (err instanceof WaitTimeout) {
-          const details: PodStepFailure = { pod: input.pod, step: name, reason: `timed out waiting for ${err.waitingFor}` };
-          throw ApplicationFailure.create({
-            message: `pod ${input.pod}: ${details.reason}`,
-            type: FailureTypes.podStepTimeout,
-            nonRetryable: true,
-            details: [details],
-          });
+        if (err instanceof WaitTimeout) throw podStepFailed(input.pod, name, `timed out waiting for ${err.waitingFor}`);
+        // a transient error (cluster unreachable, API server failing) is retried by Temporal, but only for
+        // the pod's deadline counted from the first attempt: then the release pauses, naming the cluster
+        const trying = Date.now() - firstScheduledAt();
+        if (!(err instanceof ApplicationFailure) && trying >= input.podTimeoutSeconds * 1000) {
+          const message = err instanceof Error ? err.message : String(err);
+          throw podStepFailed(input.pod, name, `cluster ${input.cluster} still failing after ${Math.round(trying / 1000)}s: ${message}`);
         }
         throw err;
       } finally {
@@ -98,6 +97,25 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       restartCount: (pod!.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
     };
   };
+}
+
+function podStepFailed(pod: string, step: string, reason: string): ApplicationFailure {
+  const details: PodStepFailure = { pod, step, reason };
+  return ApplicationFailure.create({
+    message: `pod ${pod}: ${reason}`,
+    type: FailureTypes.podStepTimeout,
+    nonRetryable: true,
+    details: [details],
+  });
+}
+
+/** When the first attempt of this activity was scheduled (now, outside an activity). */
+function firstScheduledAt(): number {
+  try {
+    return Context.current().info.scheduledTimestampMs;
+  } catch {
+    return Date.now();
+  }
 }
 
 /** The workflow id of the release running this activity, for log lines. */

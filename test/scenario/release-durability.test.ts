@@ -113,3 +113,40 @@ test('an API server restarted mid-release: the release converges', async () => {
   const pods = await eventually('pods listed after restart', () => appPods(sandbox, 'kc3', 'globex-staging', app));
   expect(pods.map(imageOf)).toEqual(Array(4).fill('registry.local/r:2.0'));
 });
+
+test('a cluster unreachable past the pod deadline pauses the release naming the cluster; resumed once it is back, the release completes', async () => {
+  const app = uniqueName('outage');
+  startWorkerProcess();
+  const { revision } = await releases.upsertApp(spec(app, 'registry.local/o:1.0', 'globex', 'staging', ['rz02a'], 2), 'alice');
+  expect(
+    (await releases.result(await releases.startRelease({ app, tenant: 'globex', revision, requestedBy: 'alice', strategy: { groups: 1 } })))
+      .state,
+  ).toBe('succeeded');
+  await releases.upsertApp(spec(app, 'registry.local/o:2.0', 'globex', 'staging', ['rz02a'], 2), 'alice');
+  await sandbox.control.setStartLatency('kc3', 1000);
+  let stopped = false;
+  try {
+    const ref = await releases.startRelease({
+      app,
+      tenant: 'globex',
+      requestedBy: 'alice',
+      strategy: { groups: 1, maxConcurrentPods: 1, podTimeoutSeconds: 5 },
+    });
+    await waitForStatus(releases, ref, 'a pod in progress', (s) => s.pods.some((p) => p.state === 'in-progress'));
+    await sandbox.control.stopCluster('kc3');
+    stopped = true;
+    const paused = await waitForStatus(releases, ref, 'paused by the outage', (s) => s.state === 'paused');
+    expect(paused.paused).toMatchObject({ by: 'barista' });
+    expect(paused.paused?.reason).toMatch(/cluster kc3 still failing after \d+s/);
+    expect(paused.pods.find((p) => p.name === paused.paused?.pod)?.state).toBe('failed');
+    await sandbox.control.startCluster('kc3');
+    stopped = false;
+    await releases.resume(ref, { by: 'oncall', reason: 'kc3 is back' });
+    expect((await releases.result(ref)).state).toBe('succeeded');
+  } finally {
+    if (stopped) await sandbox.control.startCluster('kc3');
+    await sandbox.control.setStartLatency('kc3', 300);
+  }
+  const pods = await eventually('pods listed after the outage', () => appPods(sandbox, 'kc3', 'globex-staging', app));
+  expect(pods.map(imageOf)).toEqual(Array(2).fill('registry.local/o:2.0'));
+});
