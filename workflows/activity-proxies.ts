@@ -22,6 +22,14 @@ const retry: ActivityOptions['retry'] = {
 /** Short reads and writes: resolve cells, ensure a workload. */
 export const mutate = proxyActivities<Activities>({ startToCloseTimeout: '60s', retry });
 
+/**
+ * Cluster-facing steps with a budget: transient errors are retried for `budgetSeconds` in all, then the
+ * activity fails with a timeout (its last error attached) and the release pauses (see cluster-steps.ts).
+ */
+export function budgeted(budgetSeconds: number) {
+  return proxyActivities<Activities>({ startToCloseTimeout: '60s', scheduleToCloseTimeout: `${Math.max(budgetSeconds, 5)}s`, retry });
+}
+
 /** Per-pod protocol and verification waits: long, watch-based, heartbeating progress. */
 export function waits(deadlineSeconds: number) {
   return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: '15s', retry });

@@ -9,7 +9,8 @@ import {
   type Revision,
 } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
-import { mutate } from './activity-proxies.js';
+import { budgeted, mutate } from './activity-proxies.js';
+import { untilDoneOrPaused } from './cluster-steps.js';
 import { appEntityId } from './app-entity.js';
 import {
   abortSignal,
@@ -55,7 +56,11 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
     `revision ${from?.number ?? '-'} → ${to.number}${request.reason ? `: ${request.reason}` : ''}`,
   );
 
-  const cellsToCluster = await mutate.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells });
+  const budget = budgeted(request.strategy.podTimeoutSeconds);
+  const cellsToCluster = await untilDoneOrPaused(t, 'resolve-cells', () =>
+    budget.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells }),
+  );
+  if (!cellsToCluster) return stoppedBeforePlanning(t);
   const plan = planOrFail(input, cellsToCluster);
   t.setPlan(plan);
   t.phase('running');
@@ -65,7 +70,8 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
     if (t.stopRequested) break;
     t.currentGroup = group.index;
     t.phase('running');
-    await ensureWorkloads(plan, group, to);
+    await untilDoneOrPaused(t, 'workload', () => ensureWorkloads(plan, group, to, budget));
+    if (t.stopRequested) break;
     await releasePods(t, plan, group.pods, to, { stop: () => t.stopRequested, rollingBack: false });
     if (t.stopRequested || group === plan.groups[plan.groups.length - 1]) break;
     await runGate(t, plan, group);
@@ -107,9 +113,24 @@ function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, strin
 }
 
 /** Brings each cell's workload touched by `group` to `revision` (template, replicas) before its pods change. */
-async function ensureWorkloads(plan: ReleasePlan, group: PlannedGroup, revision: Revision): Promise<void> {
+async function ensureWorkloads(
+  plan: ReleasePlan,
+  group: PlannedGroup,
+  revision: Revision,
+  activities: ReturnType<typeof budgeted>,
+): Promise<void> {
   const cells = [...new Set(group.pods.map((p) => p.cell))];
-  await Promise.all(cells.map((cell) => mutate.ensureWorkload({ ...workloadRef(plan, cell), revision })));
+  await Promise.all(cells.map((cell) => activities.ensureWorkload({ ...workloadRef(plan, cell), revision })));
+}
+
+/** Aborted (or asked to roll back) while resolving cells: nothing was changed. */
+function stoppedBeforePlanning(t: ReleaseTracker): ReleaseStatus {
+  const by = t.abortRequested?.by ?? t.rollbackRequested?.by ?? 'unknown';
+  t.paused = undefined;
+  t.phase('aborted');
+  t.record(by, 'finished', 'stopped before any cell was resolved; nothing changed');
+  t.finishedAt = new Date().toISOString();
+  return t.status();
 }
 
 function workloadRef(plan: ReleasePlan, cell: string) {

@@ -150,3 +150,35 @@ test('a cluster unreachable past the pod deadline pauses the release naming the 
   const pods = await eventually('pods listed after the outage', () => appPods(sandbox, 'kc3', 'globex-staging', app));
   expect(pods.map(imageOf)).toEqual(Array(2).fill('registry.local/o:2.0'));
 });
+
+test('with one cluster down, a release of its cells pauses naming it, while a release in another cluster completes', async () => {
+  const down = uniqueName('down');
+  const elsewhere = uniqueName('elsewhere');
+  startWorkerProcess();
+  await releases.upsertApp(spec(down, 'registry.local/d:1.0', 'globex', 'staging', ['rz02a'], 1), 'alice');
+  await releases.upsertApp(spec(elsewhere, 'registry.local/e:1.0', 'acme', 'prod', ['rz00b'], 1), 'alice');
+  await sandbox.control.stopCluster('kc3');
+  let stopped = true;
+  try {
+    const blocked = await releases.startRelease({
+      app: down,
+      tenant: 'globex',
+      requestedBy: 'alice',
+      strategy: { groups: 1, podTimeoutSeconds: 5 },
+    });
+    // kc3 is unreachable, but cells in kc1 are found and released
+    const other = await releases.startRelease({ app: elsewhere, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1 } });
+    expect((await releases.result(other)).state).toBe('succeeded');
+    const paused = await waitForStatus(releases, blocked, 'paused resolving cells', (s) => s.state === 'paused');
+    expect(paused.paused).toMatchObject({ step: 'resolve-cells', by: 'barista' });
+    expect(paused.paused?.reason).toMatch(/cells rz02a not found while clusters fail: cluster kc3: .*ECONNREFUSED/);
+    await sandbox.control.startCluster('kc3');
+    stopped = false;
+    await releases.resume(blocked, { by: 'oncall', reason: 'kc3 is back' });
+    const final = await releases.result(blocked);
+    expect(final.state).toBe('succeeded');
+    expect(final.audit.map((a) => a.action)).toEqual(expect.arrayContaining(['step-failed', 'resumed', 'finished']));
+  } finally {
+    if (stopped) await sandbox.control.startCluster('kc3');
+  }
+});

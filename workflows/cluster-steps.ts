@@ -1,0 +1,35 @@
+import { RetryState } from '@temporalio/common';
+import { ActivityFailure, condition, patched, TimeoutFailure } from '@temporalio/workflow';
+import type { ReleaseTracker } from './release-state.js';
+
+/**
+ * Runs a cluster-facing step (resolve cells, ensure a workload) whose activity retries transient errors
+ * for a bounded time (its scheduleToClose budget). Past the budget the release pauses with the step and the
+ * last error (an unreachable cluster, say), and the step runs again on resume. Any other failure
+ * (invalid input, forbidden, unknown cell) propagates as before. Returns undefined if the release is
+ * aborted or rolled back while paused here.
+ */
+export async function untilDoneOrPaused<T>(t: ReleaseTracker, step: string, run: () => Promise<T>): Promise<T | undefined> {
+  for (;;) {
+    try {
+      return await run();
+    } catch (err) {
+      // v2: before, these activities retried for ever and a failing cluster left the release silently running
+      if (!outOfBudget(err) || !patched('pause-on-failing-cluster')) throw err;
+      const reason = `${step} did not succeed in time: ${err.cause?.message ?? err.message}`;
+      t.record('barista', 'step-failed', reason);
+      t.pause({ reason, step, by: 'barista' });
+      const resumes = t.resumeCount;
+      await condition(() => t.resumeCount > resumes || t.stopRequested);
+      if (t.stopRequested) return undefined;
+    }
+  }
+}
+
+/**
+ * The activity ran out of its scheduleToClose budget: either an attempt timed out, or the next retry would
+ * have passed the budget, and Temporal handed back the last attempt's error with retry state TIMEOUT.
+ */
+function outOfBudget(err: unknown): err is ActivityFailure {
+  return err instanceof ActivityFailure && (err.retryState === RetryState.TIMEOUT || err.cause instanceof TimeoutFailure);
+}
