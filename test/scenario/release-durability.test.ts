@@ -46,15 +46,18 @@ afterAll(async () => {
 const spec = (name: string, image: string, tenant: string, workspace: string, cells: string[], replicasPerCell: number) =>
   appSpec(name, image, { tenant, workspace, cells, replicasPerCell });
 
+/** Registers the App and releases it everywhere, so that a next revision has pods to change. */
+async function deployed(app: ReturnType<typeof spec>): Promise<void> {
+  const { revision } = await releases.upsertApp(app, 'alice');
+  const ref = await releases.startRelease({ app: app.name, tenant: app.tenant, revision, requestedBy: 'alice', strategy: { groups: 1 } });
+  expect((await releases.result(ref)).state).toBe('succeeded');
+}
+
 test('the worker killed with SIGKILL mid-group and restarted: the release completes and every pod was upgraded exactly once', async () => {
   const app = uniqueName('durable');
   const cells = ['rz00a', 'rz00b'];
   let worker = startWorkerProcess();
-  const { revision } = await releases.upsertApp(spec(app, 'registry.local/d:1.0', 'acme', 'prod', cells, 5), 'alice');
-  expect(
-    (await releases.result(await releases.startRelease({ app, tenant: 'acme', revision, requestedBy: 'alice', strategy: { groups: 1 } })))
-      .state,
-  ).toBe('succeeded');
+  await deployed(spec(app, 'registry.local/d:1.0', 'acme', 'prod', cells, 5));
   const before = new Map((await appPods(sandbox, 'kc1', 'acme-prod', app)).map((p) => [p.metadata!.name!, restartsOf(p)]));
 
   await releases.upsertApp(spec(app, 'registry.local/d:2.0', 'acme', 'prod', cells, 5), 'alice');
@@ -87,11 +90,7 @@ test('the worker killed with SIGKILL mid-group and restarted: the release comple
 test('an API server restarted mid-release: the release converges', async () => {
   const app = uniqueName('restart');
   startWorkerProcess();
-  const { revision } = await releases.upsertApp(spec(app, 'registry.local/r:1.0', 'globex', 'staging', ['rz02a'], 4), 'alice');
-  expect(
-    (await releases.result(await releases.startRelease({ app, tenant: 'globex', revision, requestedBy: 'alice', strategy: { groups: 1 } })))
-      .state,
-  ).toBe('succeeded');
+  await deployed(spec(app, 'registry.local/r:1.0', 'globex', 'staging', ['rz02a'], 4));
   await releases.upsertApp(spec(app, 'registry.local/r:2.0', 'globex', 'staging', ['rz02a'], 4), 'alice');
   await sandbox.control.setStartLatency('kc3', 1000);
   try {
@@ -117,11 +116,7 @@ test('an API server restarted mid-release: the release converges', async () => {
 test('a cluster unreachable past the pod deadline pauses the release naming the cluster; resumed once it is back, the release completes', async () => {
   const app = uniqueName('outage');
   startWorkerProcess();
-  const { revision } = await releases.upsertApp(spec(app, 'registry.local/o:1.0', 'globex', 'staging', ['rz02a'], 2), 'alice');
-  expect(
-    (await releases.result(await releases.startRelease({ app, tenant: 'globex', revision, requestedBy: 'alice', strategy: { groups: 1 } })))
-      .state,
-  ).toBe('succeeded');
+  await deployed(spec(app, 'registry.local/o:1.0', 'globex', 'staging', ['rz02a'], 2));
   await releases.upsertApp(spec(app, 'registry.local/o:2.0', 'globex', 'staging', ['rz02a'], 2), 'alice');
   await sandbox.control.setStartLatency('kc3', 1000);
   let stopped = false;
