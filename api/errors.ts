@@ -21,6 +21,11 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
     void reply.status(err.status).send({ error: err.message });
     return;
   }
+  // no release (or no such run) to read or signal: Temporal says the workflow does not exist
+  if (err.name === 'WorkflowNotFoundError') {
+    void reply.status(404).send({ error: `no such release: ${err.message}` });
+    return;
+  }
   if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
     void reply.status((err as FastifyError).statusCode!).send({ error: err.message });
     return;

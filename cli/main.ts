@@ -122,21 +122,21 @@ release
   .action(async (tenant: string, o: { app?: string; state?: string; limit?: number }) => {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(o)) if (value !== undefined) query.set(key, String(value));
-    const { releases } = await api<{ releases: { workflowId: string; state: string; startTime: string; requestedBy: string }[] }>(
-      await loadConfig(),
-      'GET',
-      `/v1/tenants/${encodeURIComponent(tenant)}/releases${query.size ? `?${query.toString()}` : ''}`,
-    );
-    for (const r of releases) console.log(`${r.startTime}  ${r.state.padEnd(16)} ${r.workflowId}  by ${r.requestedBy}`);
+    const { releases } = await api<{
+      releases: { workflowId: string; runId: string; state: string; startTime: string; requestedBy: string }[];
+    }>(await loadConfig(), 'GET', `/v1/tenants/${encodeURIComponent(tenant)}/releases${query.size ? `?${query.toString()}` : ''}`);
+    for (const r of releases) console.log(`${r.startTime}  ${r.state.padEnd(16)} ${r.workflowId}  run ${r.runId}  by ${r.requestedBy}`);
   });
 
 release
   .command('status <app>')
   .description('show the release of <tenant>/<app>; --watch follows it live until it needs you or ends')
   .option('-w, --watch', 'follow until done (exit 0), failed/aborted/rolled back (1), or waiting for a person (2)')
-  .action(async (ref: string, o: { watch?: boolean }) => {
+  .option('--run <runId>', 'an earlier release of the App, by the run id `release list` shows')
+  .action(async (ref: string, o: { watch?: boolean; run?: string }) => {
     const config = await loadConfig();
-    const get = () => api<ReleaseStatus>(config, 'GET', `${appRoute(ref)}/release`);
+    const path = o.run ? `${appRoute(ref)}/releases/${encodeURIComponent(o.run)}` : `${appRoute(ref)}/release`;
+    const get = () => api<ReleaseStatus>(config, 'GET', path);
     if (!o.watch) {
       const s = await get();
       console.log(renderRelease(s).join('\n'));

@@ -57,6 +57,21 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       return ctx.releases.status(`release/${req.params.tenant}/${req.params.app}`);
     });
 
+    app.get(
+      '/v1/tenants/:tenant/apps/:app/releases/:runId',
+      {
+        schema: {
+          params: AppParams.extend({ runId: z.uuid('must be a release run id, as listed by GET /v1/tenants/{tenant}/releases') }),
+          tags: ['releases'],
+          summary: 'Status and audit trail of one release of the App, finished or not',
+        },
+      },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        return ctx.releases.status({ workflowId: `release/${req.params.tenant}/${req.params.app}`, runId: req.params.runId });
+      },
+    );
+
     const action = <B extends z.ZodType>(
       name: string,
       permission: Permission,

@@ -138,8 +138,34 @@ test("a tenant's Apps are listed, another tenant's are not, and releases filter 
   expect(badLimit.statusCode).toBe(400);
   expect(badLimit.json().issues[0].field).toBe('querystring.limit');
 
+  // no release yet: 404, not an internal error
+  const none = await call({ method: 'GET', url: `/v1/tenants/acme/apps/${a}/release`, headers: auth(tokens.viewer) });
+  expect(none.statusCode).toBe(404);
+  expect(none.json().error).toMatch(/no such release/);
+
   // release list: the finished release of `a` is found by state succeeded, not by state paused
-  await h.releases.result(await h.releases.startRelease({ app: a, tenant: 'acme', requestedBy: 'rita', strategy: { groups: 1 } }));
+  const ref = await h.releases.startRelease({ app: a, tenant: 'acme', requestedBy: 'rita', strategy: { groups: 1 } });
+  await h.releases.result(ref);
+
+  // one release by its run id: status and audit trail, also once finished
+  const one = await call({ method: 'GET', url: `/v1/tenants/acme/apps/${a}/releases/${ref.runId}`, headers: auth(tokens.viewer) });
+  expect(one.statusCode).toBe(200);
+  expect(one.json()).toMatchObject({ app: a, state: 'succeeded' });
+  expect(one.json().audit.map((e: { action: string; by: string }) => `${e.action}:${e.by}`)).toEqual(
+    expect.arrayContaining(['requested:rita', 'finished:barista']),
+  );
+  const otherRun = await call({
+    method: 'GET',
+    url: `/v1/tenants/acme/apps/${a}/releases/01a20e97-3959-7952-9505-f187397c01fb`,
+    headers: auth(tokens.viewer),
+  });
+  expect(otherRun.statusCode).toBe(404);
+  const badRun = await call({ method: 'GET', url: `/v1/tenants/acme/apps/${a}/releases/latest`, headers: auth(tokens.viewer) });
+  expect(badRun.statusCode).toBe(400);
+  expect(badRun.json().issues[0].field).toBe('params.runId');
+  expect(
+    (await call({ method: 'GET', url: `/v1/tenants/acme/apps/${a}/releases/${ref.runId}`, headers: auth(tokens.other) })).statusCode,
+  ).toBe(403);
   const byState = (state: string) =>
     call({ method: 'GET', url: `/v1/tenants/acme/releases?app=${a}&state=${state}`, headers: auth(tokens.viewer) }).then(
       (r) => r.json().releases as { workflowId: string; state: string }[],

@@ -79,6 +79,11 @@ test('the CLI applies an app, starts a release, watches it to the gate, approves
     return r.stdout.split('\n').filter((l) => l.includes(`release/acme/${app}`) && l.includes('succeeded')).length === 2 ? r : undefined;
   });
   expect(listed.stdout).toMatch(/by rel/);
+  // an earlier release, by the run id the list shows (newest first: the second line is the first release)
+  const firstRun = /run (\S+)/.exec(listed.stdout.split('\n').filter((l) => l.includes(`release/acme/${app}`))[1]!)![1]!;
+  const earlier = await barista('cli-releaser', 'release', 'status', `acme/${app}`, '--run', firstRun);
+  expect(earlier.code).toBe(0);
+  expect(earlier.stdout).toMatch(/revision - → 1 +state SUCCEEDED/);
   // the App is listed with its latest revision, released to its cell
   const apps = await eventually('the App listed', async () => {
     const r = await barista('cli-releaser', 'app', 'list', 'acme');
