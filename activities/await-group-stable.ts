@@ -35,7 +35,17 @@ export function createAwaitGroupStable(clusters: Clusters) {
           {
             onChange: () => evaluate(),
             onDelete: () => evaluate(),
-            onError: (err) => (problem = `watching ${client.name}: ${String(err)}`),
+            // while a cluster's watch is down its cache may be stale: the window starts again once it is back
+            onError: (err) => {
+              synced.delete(client.name);
+              stableSince = undefined;
+              clearTimeout(windowTimer);
+              problem = `watching ${client.name}: ${String(err)}`;
+            },
+            onConnect: () => {
+              synced.add(client.name);
+              evaluate();
+            },
           },
           { labelSelector: `${LABELS.app}=${input.app}` },
         );

@@ -71,16 +71,22 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       changed = true;
       inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
-      pod = await wait('drain', trafficReleased(components), trafficDeadline(), pod);
-      const drained = pod!;
-      upgraded = await step('upgrade', () => (inPlace ? upgradeInPlace(client, drained, input) : recreate(client, drained)));
-      log.info({ step: 'upgrade', inPlace }, 'pod upgraded');
+      const drained = await wait('drain', trafficReleased(components), trafficDeadline(), pod);
+      if (drained) {
+        pod = drained;
+        upgraded = await step('upgrade', () => (inPlace ? upgradeInPlace(client, drained, input) : recreate(client, drained)));
+        log.info({ step: 'upgrade', inPlace }, 'pod upgraded');
+      } else {
+        // deleted meanwhile (by hand, a lost node): the workload controller recreates it from the new template
+        inPlace = false;
+      }
     }
+    // in place: start from the pod our apply returned; recreated: the replacement must have another uid
     pod = await wait(
       'await-ready',
       containersReadyAt(input.revision, input.cell, inPlace ? undefined : pod!.metadata?.uid),
       deadline,
-      upgraded ?? pod,
+      upgraded,
     );
     if (gateStatus(pod!) !== 'True') {
       changed = true;
@@ -181,5 +187,5 @@ async function recreate(client: ClusterClient, pod: V1Pod): Promise<undefined> {
     if (isStatus(err, 404) || isStatus(err, 409)) return; // already gone or already replaced
     rethrowKubeError(err, `deleting pod ${namespace}/${name}`);
   });
-  return undefined; // the pod to wait for is its replacement: read it afresh
+  return undefined; // the pod to wait for is its replacement: read afresh
 }

@@ -63,6 +63,9 @@ export interface ReleaseRef {
   runId: string;
 }
 
+/** How many Apps of one tenant a listing reads at most. */
+const MAX_LISTED_APPS = 10_000;
+
 /**
  * Typed client for Apps and releases: validates every input before anything starts, and signals and
  * queries releases through the definitions shared with the workflows. Used by the API and the CLI.
@@ -188,18 +191,19 @@ export class ReleaseClient {
     return Object.fromEntries(counts) as Record<ReleaseState, number>;
   }
 
-  /** The Apps registered for a tenant, by name, from Temporal's visibility store (the entities' memo). */
+  /** The first `limit` Apps of a tenant by name, from Temporal's visibility store (the entities' memo). */
   async listApps(tenant: string, limit = 100): Promise<AppSummary[]> {
     const apps: AppSummary[] = [];
     const query = visibilityQuery({ BaristaKind: 'app', BaristaTenant: tenant, ExecutionStatus: 'Running' });
+    // visibility has no order by name: read them all (up to a cap), then sort
     for await (const wf of this.client.workflow.list({ query })) {
       const name = wf.typedSearchAttributes.get(SA.app);
       const summary = wf.memo?.summary as AppSummaryMemo | undefined;
       // an entity whose first update is not yet visible has no summary: it is listed on the next call
       if (name && summary) apps.push({ name, tenant, ...summary });
-      if (apps.length >= limit) break;
+      if (apps.length >= MAX_LISTED_APPS) break;
     }
-    return apps.sort((a, b) => a.name.localeCompare(b.name));
+    return apps.sort((a, b) => a.name.localeCompare(b.name)).slice(0, limit);
   }
 
   /** Releases of a tenant, newest first, from Temporal's visibility store; filtered by App and state. */

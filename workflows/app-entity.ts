@@ -1,5 +1,15 @@
-import { allHandlersFinished, condition, continueAsNew, patched, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { sameContent, type AppSpec, type Revision } from '../domain/index.js';
+import { SA } from './search-attributes.js';
 import { appQuery, releaseCompletedSignal, upsertAppUpdate, type AppRecord, type AppSummaryMemo } from './definitions.js';
 
 /** Revisions kept per App; older ones are dropped (a rollback can go back this far). */
@@ -21,6 +31,12 @@ export async function appEntity(state?: AppRecord): Promise<void> {
     if (!record || !patched('app-summary-memo')) return;
     const summary: AppSummaryMemo = { workspace: record.spec.workspace, latest: record.latest, released: record.released };
     upsertMemo({ summary });
+    // entities started before these attributes existed get them here, so that they are listed too
+    upsertSearchAttributes([
+      { key: SA.app, value: record.spec.name },
+      { key: SA.tenant, value: record.spec.tenant },
+      { key: SA.kind, value: 'app' },
+    ]);
   };
   publish();
   setHandler(appQuery, () => record);

@@ -13,7 +13,8 @@ import {
  * https.Agent for every request, so each call pays a TLS handshake on both ends; under a release that was
  * the largest CPU cost of the worker and the API servers (profiled in bench/release). Requests are still
  * authenticated by the kubeconfig as before; only the agent is swapped for one keep-alive agent per client,
- * created from the same TLS options (CA, client certificate and key).
+ * created from the same TLS options (CA, client certificate and key). The agent keeps the options of the
+ * first request: a client certificate rotated on disk is picked up when the process restarts.
  */
 export function makeApiClient<T>(kc: KubeConfig, api: new (config: Configuration) => T): T {
   const cluster = kc.getCurrentCluster();

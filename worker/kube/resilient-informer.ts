@@ -24,7 +24,13 @@ export function startResilientInformer<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
   list: ListPromise<T>,
-  handlers: { onChange: (obj: T) => void; onDelete?: (obj: T) => void; onError?: (err: unknown) => void },
+  handlers: {
+    onChange: (obj: T) => void;
+    onDelete?: (obj: T) => void;
+    onError?: (err: unknown) => void;
+    /** After each successful (re)list and watch: the cache is current again. */
+    onConnect?: () => void;
+  },
   opts: { labelSelector?: string; maxBackoffMs?: number } = {},
 ): ResilientInformer<T> {
   const informer = makeInformer(kc, path, list, opts.labelSelector) as CachedInformer<T>;
@@ -37,6 +43,7 @@ export function startResilientInformer<T extends KubernetesObject>(
   informer.on('delete', handlers.onDelete ?? (() => undefined));
   informer.on('connect', () => {
     backoff = 250;
+    handlers.onConnect?.();
   });
   const restart = (err: unknown) => {
     if (stopped) return;

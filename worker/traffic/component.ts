@@ -57,6 +57,7 @@ export class FinalizerController {
       () => this.core.listPodForAllNamespaces({ labelSelector: `${LABELS.managedBy}=barista` }),
       {
         onChange: (pod) => this.queue.add(keyOf(pod)),
+        onDelete: (pod) => this.written.delete(keyOf(pod)),
         onError: (err) => this.logger.debug({ component: this.name, err: String(err) }, 'pod watch interrupted'),
       },
       { labelSelector: `${LABELS.managedBy}=barista` },
