@@ -27,7 +27,9 @@ export function createAwaitGroupStable(clusters: Clusters) {
       let windowTimer: NodeJS.Timeout | undefined;
       let settled = false;
 
-      const informers: ResilientInformer<V1Pod>[] = clients.map((client) => {
+      const caches = new Map<string, ResilientInformer<V1Pod>>();
+      const podOf = (cluster: string, name: string) => caches.get(cluster)?.cache.get(name, input.namespace) as V1Pod | undefined;
+      for (const client of clients) {
         const informer = startResilientInformer<V1Pod>(
           client.kc,
           `/api/v1/namespaces/${input.namespace}/pods`,
@@ -35,28 +37,23 @@ export function createAwaitGroupStable(clusters: Clusters) {
           {
             onChange: () => evaluate(),
             onDelete: () => evaluate(),
-            // while a cluster's watch is down its cache may be stale: the window starts again once it is back
+            // while a cluster's watch is down its cache may be stale: the window starts again once it is listed anew
             onError: (err) => {
               synced.delete(client.name);
               stableSince = undefined;
               clearTimeout(windowTimer);
               problem = `watching ${client.name}: ${String(err)}`;
             },
-            onConnect: () => {
+            onSynced: () => {
               synced.add(client.name);
               evaluate();
             },
           },
           { labelSelector: `${LABELS.app}=${input.app}` },
         );
-        void informer.synced.then(() => {
-          synced.add(client.name);
-          evaluate();
-        });
-        return informer;
-      });
-      const podOf = (cluster: string, name: string) =>
-        informers[clusterNames.indexOf(cluster)]!.cache.get(name, input.namespace) as V1Pod | undefined;
+        caches.set(client.name, informer);
+      }
+      const informers = [...caches.values()];
 
       const settle = (outcome: { ok: { stableForSeconds: number } } | { err: unknown }) => {
         if (settled) return;

@@ -28,8 +28,8 @@ export function startResilientInformer<T extends KubernetesObject>(
     onChange: (obj: T) => void;
     onDelete?: (obj: T) => void;
     onError?: (err: unknown) => void;
-    /** After each successful (re)list and watch: the cache is current again. */
-    onConnect?: () => void;
+    /** After each (re)start whose list and watch succeeded: the cache is current again. */
+    onSynced?: () => void;
   },
   opts: { labelSelector?: string; maxBackoffMs?: number } = {},
 ): ResilientInformer<T> {
@@ -43,7 +43,6 @@ export function startResilientInformer<T extends KubernetesObject>(
   informer.on('delete', handlers.onDelete ?? (() => undefined));
   informer.on('connect', () => {
     backoff = 250;
-    handlers.onConnect?.();
   });
   const restart = (err: unknown) => {
     if (stopped) return;
@@ -54,12 +53,20 @@ export function startResilientInformer<T extends KubernetesObject>(
   };
   const begin = async () => {
     if (stopped) return;
+    // client-node reports a failed list as an 'error' event and still resolves start()
+    let failed = false;
+    const noteFailure = () => (failed = true);
+    informer.on('error', noteFailure);
     try {
       await informer.start();
-      markSynced();
     } catch (err) {
+      failed = true;
       restart(err);
+    } finally {
+      informer.off('error', noteFailure);
     }
+    markSynced(); // resolves once, even on failure, so that a cluster down at start-up does not block callers
+    if (!failed && !stopped) handlers.onSynced?.();
   };
   informer.on('error', restart);
   void begin();
