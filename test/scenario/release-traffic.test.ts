@@ -95,6 +95,34 @@ test('a component that never lets go pauses the release naming the pod, the step
   }
 });
 
+test('a pod deleted while it drains is awaited as its replacement at the new revision, without a failed attempt', async () => {
+  const app = uniqueName('vanish');
+  await deployed(app, 30);
+  const core = h.sandbox.kubeConfig('kc2').makeApiClient(CoreV1Api);
+  const retries = async () =>
+    (await h.metrics.activityRetries.get()).values.find((v) => v.labels.activity === 'ensurePodReleased')?.value ?? 0;
+  const retriesBefore = await retries();
+  await h.sandbox.control.setDeregistrationDelay('rpc', 110_000);
+  try {
+    await h.releases.upsertApp(spec(app, 'registry.local/t:2', 30), 'alice');
+    const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1, maxConcurrentPods: 1 } });
+    // the pod in hand is drained but rpc still holds it: delete it now
+    const draining = await eventually('a pod held by rpc while it drains', async () =>
+      (await appPods(h.sandbox, 'kc2', ns, app)).find((p) => gateOf(p) === 'False' && traffic(p).includes('traffic.barista.dev/rpc')),
+    );
+    await core.deleteNamespacedPod({ name: draining.metadata!.name!, namespace: ns });
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+    expect((await h.releases.result(ref)).state).toBe('succeeded');
+    const replacement = (await appPods(h.sandbox, 'kc2', ns, app)).find((p) => p.metadata?.name === draining.metadata?.name)!;
+    expect(replacement.metadata?.uid).not.toBe(draining.metadata?.uid);
+    expect(imageOf(replacement)).toBe('registry.local/t:2');
+    expect(gateOf(replacement)).toBe('True');
+    expect(await retries()).toBe(retriesBefore);
+  } finally {
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+  }
+});
+
 test('a pod recreated outside a release gets its traffic gate opened and its traffic mounted within seconds', async () => {
   const app = uniqueName('keeper');
   await deployed(app);
