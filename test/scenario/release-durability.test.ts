@@ -90,9 +90,9 @@ test('the worker killed with SIGKILL mid-group and restarted: the release comple
 test('an API server restarted mid-release: the release converges', async () => {
   const app = uniqueName('restart');
   startWorkerProcess();
-  await deployed(spec(app, 'registry.local/r:1.0', 'globex', 'staging', ['rz02a'], 4));
-  await releases.upsertApp(spec(app, 'registry.local/r:2.0', 'globex', 'staging', ['rz02a'], 4), 'alice');
-  await sandbox.control.setStartLatency('kc3', 1000);
+  await deployed(spec(app, 'registry.local/r:1.0', 'globex', 'staging', ['rz03a'], 4));
+  await releases.upsertApp(spec(app, 'registry.local/r:2.0', 'globex', 'staging', ['rz03a'], 4), 'alice');
+  await sandbox.control.setStartLatency('kc4', 1000);
   try {
     const ref = await releases.startRelease({
       app,
@@ -101,24 +101,24 @@ test('an API server restarted mid-release: the release converges', async () => {
       strategy: { groups: 2, maxConcurrentPods: 1, gate: { type: 'timed', seconds: 1 } },
     });
     await waitForStatus(releases, ref, 'a pod in progress', (s) => s.pods.some((p) => p.state === 'in-progress'));
-    await sandbox.control.stopCluster('kc3');
+    await sandbox.control.stopCluster('kc4');
     await new Promise((r) => setTimeout(r, 3_000));
-    await sandbox.control.startCluster('kc3');
+    await sandbox.control.startCluster('kc4');
     const final = await releases.result(ref);
     expect(final.state).toBe('succeeded');
   } finally {
-    await sandbox.control.setStartLatency('kc3', 300);
+    await sandbox.control.setStartLatency('kc4', 300);
   }
-  const pods = await eventually('pods listed after restart', () => appPods(sandbox, 'kc3', 'globex-staging', app));
+  const pods = await eventually('pods listed after restart', () => appPods(sandbox, 'kc4', 'globex-staging', app));
   expect(pods.map(imageOf)).toEqual(Array(4).fill('registry.local/r:2.0'));
 });
 
 test('a cluster unreachable past the pod deadline pauses the release naming the cluster; resumed once it is back, the release completes', async () => {
   const app = uniqueName('outage');
   startWorkerProcess();
-  await deployed(spec(app, 'registry.local/o:1.0', 'globex', 'staging', ['rz02a'], 2));
-  await releases.upsertApp(spec(app, 'registry.local/o:2.0', 'globex', 'staging', ['rz02a'], 2), 'alice');
-  await sandbox.control.setStartLatency('kc3', 1000);
+  await deployed(spec(app, 'registry.local/o:1.0', 'globex', 'staging', ['rz03a'], 2));
+  await releases.upsertApp(spec(app, 'registry.local/o:2.0', 'globex', 'staging', ['rz03a'], 2), 'alice');
+  await sandbox.control.setStartLatency('kc4', 1000);
   let stopped = false;
   try {
     const ref = await releases.startRelease({
@@ -128,21 +128,21 @@ test('a cluster unreachable past the pod deadline pauses the release naming the 
       strategy: { groups: 1, maxConcurrentPods: 1, podTimeoutSeconds: 5 },
     });
     await waitForStatus(releases, ref, 'a pod in progress', (s) => s.pods.some((p) => p.state === 'in-progress'));
-    await sandbox.control.stopCluster('kc3');
+    await sandbox.control.stopCluster('kc4');
     stopped = true;
     const paused = await waitForStatus(releases, ref, 'paused by the outage', (s) => s.state === 'paused');
     expect(paused.paused).toMatchObject({ by: 'barista' });
-    expect(paused.paused?.reason).toMatch(/cluster kc3 still failing after \d+s/);
+    expect(paused.paused?.reason).toMatch(/cluster kc4 still failing after \d+s/);
     expect(paused.pods.find((p) => p.name === paused.paused?.pod)?.state).toBe('failed');
-    await sandbox.control.startCluster('kc3');
+    await sandbox.control.startCluster('kc4');
     stopped = false;
-    await releases.resume(ref, { by: 'oncall', reason: 'kc3 is back' });
+    await releases.resume(ref, { by: 'oncall', reason: 'kc4 is back' });
     expect((await releases.result(ref)).state).toBe('succeeded');
   } finally {
-    if (stopped) await sandbox.control.startCluster('kc3');
-    await sandbox.control.setStartLatency('kc3', 300);
+    if (stopped) await sandbox.control.startCluster('kc4');
+    await sandbox.control.setStartLatency('kc4', 300);
   }
-  const pods = await eventually('pods listed after the outage', () => appPods(sandbox, 'kc3', 'globex-staging', app));
+  const pods = await eventually('pods listed after the outage', () => appPods(sandbox, 'kc4', 'globex-staging', app));
   expect(pods.map(imageOf)).toEqual(Array(2).fill('registry.local/o:2.0'));
 });
 
@@ -150,9 +150,9 @@ test('with one cluster down, a release of its cells pauses naming it, while a re
   const down = uniqueName('down');
   const elsewhere = uniqueName('elsewhere');
   startWorkerProcess();
-  await releases.upsertApp(spec(down, 'registry.local/d:1.0', 'globex', 'staging', ['rz02a'], 1), 'alice');
+  await releases.upsertApp(spec(down, 'registry.local/d:1.0', 'globex', 'staging', ['rz03a'], 1), 'alice');
   await releases.upsertApp(spec(elsewhere, 'registry.local/e:1.0', 'acme', 'prod', ['rz00b'], 1), 'alice');
-  await sandbox.control.stopCluster('kc3');
+  await sandbox.control.stopCluster('kc4');
   let stopped = true;
   try {
     const blocked = await releases.startRelease({
@@ -161,19 +161,19 @@ test('with one cluster down, a release of its cells pauses naming it, while a re
       requestedBy: 'alice',
       strategy: { groups: 1, podTimeoutSeconds: 5 },
     });
-    // kc3 is unreachable, but cells in kc1 are found and released
+    // kc4 is unreachable, but cells in kc1 are found and released
     const other = await releases.startRelease({ app: elsewhere, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1 } });
     expect((await releases.result(other)).state).toBe('succeeded');
     const paused = await waitForStatus(releases, blocked, 'paused resolving cells', (s) => s.state === 'paused');
     expect(paused.paused).toMatchObject({ step: 'resolve-cells', by: 'barista' });
-    expect(paused.paused?.reason).toMatch(/cells rz02a not found while clusters fail: cluster kc3: .*ECONNREFUSED/);
-    await sandbox.control.startCluster('kc3');
+    expect(paused.paused?.reason).toMatch(/cells rz03a not found while clusters fail: cluster kc4: .*ECONNREFUSED/);
+    await sandbox.control.startCluster('kc4');
     stopped = false;
-    await releases.resume(blocked, { by: 'oncall', reason: 'kc3 is back' });
+    await releases.resume(blocked, { by: 'oncall', reason: 'kc4 is back' });
     const final = await releases.result(blocked);
     expect(final.state).toBe('succeeded');
     expect(final.audit.map((a) => a.action)).toEqual(expect.arrayContaining(['step-failed', 'resumed', 'finished']));
   } finally {
-    if (stopped) await sandbox.control.startCluster('kc3');
+    if (stopped) await sandbox.control.startCluster('kc4');
   }
 });
