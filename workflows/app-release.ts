@@ -9,7 +9,7 @@ import {
   type Revision,
 } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
-import { budgeted, mutate } from './activity-proxies.js';
+import { budgeted } from './activity-proxies.js';
 import { untilDoneOrPaused } from './cluster-steps.js';
 import { appEntityId } from './app-entity.js';
 import {
@@ -151,7 +151,15 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision): P
       const s = t.pod(p.name);
       return s.changed || s.state === 'in-progress' || s.state === 'failed';
     });
-  for (const cell of new Set(plan.cells.map((c) => c.cell))) await mutate.ensureWorkload({ ...workloadRef(plan, cell), revision: from });
+  // a failing cluster pauses the rollback too (resume retries); only an abort stops it
+  const budget = budgeted(plan.strategy.podTimeoutSeconds);
+  for (const cell of new Set(plan.cells.map((c) => c.cell)))
+    await untilDoneOrPaused(
+      t,
+      'workload',
+      () => budget.ensureWorkload({ ...workloadRef(plan, cell), revision: from }),
+      () => t.abortRequested !== undefined,
+    );
   await releasePods(t, plan, touched, from, { stop: () => t.abortRequested !== undefined, rollingBack: true });
   t.phase(t.abortRequested ? 'aborted' : 'rolled-back');
   t.record('barista', 'finished', `rolled back ${touched.length} pods to revision ${from.number}`);

@@ -6,10 +6,15 @@ import type { ReleaseTracker } from './release-state.js';
  * Runs a cluster-facing step (resolve cells, ensure a workload) whose activity retries transient errors
  * for a bounded time (its scheduleToClose budget). Past the budget the release pauses with the step and the
  * last error (an unreachable cluster, say), and the step runs again on resume. Any other failure
- * (invalid input, forbidden, unknown cell) propagates as before. Returns undefined if the release is
- * aborted or rolled back while paused here.
+ * (invalid input, forbidden, unknown cell) propagates as before. Returns undefined if `stop()` turns true
+ * while paused here (by default: the release is aborted or asked to roll back).
  */
-export async function untilDoneOrPaused<T>(t: ReleaseTracker, step: string, run: () => Promise<T>): Promise<T | undefined> {
+export async function untilDoneOrPaused<T>(
+  t: ReleaseTracker,
+  step: string,
+  run: () => Promise<T>,
+  stop: () => boolean = () => t.stopRequested,
+): Promise<T | undefined> {
   for (;;) {
     try {
       return await run();
@@ -20,8 +25,8 @@ export async function untilDoneOrPaused<T>(t: ReleaseTracker, step: string, run:
       t.record('barista', 'step-failed', reason);
       t.pause({ reason, step, by: 'barista' });
       const resumes = t.resumeCount;
-      await condition(() => t.resumeCount > resumes || t.stopRequested);
-      if (t.stopRequested) return undefined;
+      await condition(() => t.resumeCount > resumes || stop());
+      if (stop()) return undefined;
     }
   }
 }

@@ -177,3 +177,33 @@ test('with one cluster down, a release of its cells pauses naming it, while a re
     if (stopped) await sandbox.control.startCluster('kc4');
   }
 });
+
+test('a rollback facing an unreachable cluster pauses naming the step; resumed once the cluster is back, it rolls back', async () => {
+  const app = uniqueName('rollout');
+  startWorkerProcess();
+  await deployed(spec(app, 'registry.local/b:1.0', 'globex', 'staging', ['rz03a'], 2));
+  await releases.upsertApp(spec(app, 'registry.local/b:2.0', 'globex', 'staging', ['rz03a'], 2), 'alice');
+  const ref = await releases.startRelease({
+    app,
+    tenant: 'globex',
+    requestedBy: 'alice',
+    strategy: { groups: 2, podTimeoutSeconds: 5, gate: { type: 'manual' } },
+  });
+  await waitForStatus(releases, ref, 'the first group at its gate', (s) => s.state === 'waiting-approval');
+  await sandbox.control.stopCluster('kc4');
+  let stopped = true;
+  try {
+    await releases.rollback(ref, { by: 'oncall', reason: 'bad canary' });
+    const paused = await waitForStatus(releases, ref, 'the rollback paused by the outage', (s) => s.state === 'paused');
+    expect(paused.paused).toMatchObject({ step: 'workload', by: 'barista' });
+    expect(paused.paused?.reason).toMatch(/workload did not succeed in time: .*ECONNREFUSED/);
+    await sandbox.control.startCluster('kc4');
+    stopped = false;
+    await releases.resume(ref, { by: 'oncall', reason: 'kc4 is back' });
+    expect((await releases.result(ref)).state).toBe('rolled-back');
+  } finally {
+    if (stopped) await sandbox.control.startCluster('kc4');
+  }
+  const pods = await eventually('pods listed after the outage', () => appPods(sandbox, 'kc4', 'globex-staging', app));
+  expect(pods.map(imageOf)).toEqual(Array(2).fill('registry.local/b:1.0'));
+});
