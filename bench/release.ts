@@ -7,18 +7,17 @@
  * Env: BENCH_PODS_PER_CELL (50), BENCH_LATENCY_MS (2000), BENCH_WINDOW_S (2), BENCH_GROUPS (5),
  * BENCH_WORKER_LOG (warn; `info` logs each pod's step timings to bench-worker.log in the cache directory).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ReleaseClient } from '../api/release-client.js';
 import { createLogger } from '../sandbox/logger.js';
 import { cacheDir } from '../sandbox/paths.js';
 import { Sandbox } from '../sandbox/sandbox.js';
-import { silentProgress } from '../sandbox/progress.js';
+import { createProgress, silentProgress } from '../sandbox/progress.js';
 import { provisionAll } from '../sandbox/provision/index.js';
-import { createProgress } from '../sandbox/progress.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const perCell = Number(process.env.BENCH_PODS_PER_CELL ?? 50);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 2000);

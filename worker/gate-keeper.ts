@@ -1,7 +1,7 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { FIELD_MANAGER, LABELS, TRAFFIC_READY } from '../activities/labels.js';
-import { isDrainMarked } from '../activities/pod-state.js';
+import { gateStatus, isDrainMarked } from '../activities/pod-state.js';
 import { startResilientInformer, type ResilientInformer } from './kube/resilient-informer.js';
 import { kubeConfigsByContext } from './kube/contexts.js';
 import { WorkQueue } from './kube/work-queue.js';
@@ -29,9 +29,8 @@ export class GateKeeper {
   static shouldOpen(pod: V1Pod): boolean {
     if (!pod.spec?.readinessGates?.some((g) => g.conditionType === TRAFFIC_READY)) return false;
     if (pod.metadata?.deletionTimestamp || isDrainMarked(pod)) return false;
-    const conditions = pod.status?.conditions ?? [];
-    const containersReady = conditions.find((c) => c.type === 'ContainersReady')?.status === 'True';
-    return containersReady && conditions.find((c) => c.type === TRAFFIC_READY)?.status !== 'True';
+    const containersReady = pod.status?.conditions?.find((c) => c.type === 'ContainersReady')?.status === 'True';
+    return containersReady && gateStatus(pod) !== 'True';
   }
 
   async start(): Promise<void> {
