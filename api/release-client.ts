@@ -1,5 +1,12 @@
 import type { Client } from '@temporalio/client';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   AppSpecSchema,
   DomainError,
@@ -13,19 +20,16 @@ import {
 import { appEntityId } from '../workflows/app-entity.js';
 import { appReleaseId, type AppReleaseInput } from '../workflows/app-release.js';
 import {
-  abortSignal,
+  ActionFailureTypes,
   appQuery,
-  approveSignal,
-  pauseSignal,
-  promoteAllSignal,
-  resumeSignal,
-  rollbackSignal,
-  skipPodSignal,
+  releaseActions,
   statusQuery,
   upsertAppUpdate,
-  type Actor,
+  type ActionInputs,
+  type ActionResult,
   type AppRecord,
   type AppSummaryMemo,
+  type ReleaseAction,
 } from '../workflows/definitions.js';
 import { RELEASE_STATES, type ReleaseState, type ReleaseStatus } from '../workflows/release-status.js';
 import { SA } from '../workflows/search-attributes.js';
@@ -62,6 +66,9 @@ export interface ReleaseRef {
   workflowId: string;
   runId: string;
 }
+
+/** How long an operator action waits for the release's worker to accept or refuse it. */
+const ACTION_DEADLINE_MS = 30_000;
 
 /** How many Apps of one tenant a listing reads at most. */
 const MAX_LISTED_APPS = 10_000;
@@ -239,26 +246,65 @@ export class ReleaseClient {
     return this.handle(ref).query(statusQuery);
   }
 
-  approve(ref: ReleaseRef | string, actor: Actor & { group?: number }) {
-    return this.handle(ref).signal(approveSignal, actor);
+  /**
+   * Takes an operator action through the release's Update of that name and returns what it recorded. The
+   * workflow's validator refuses what the release cannot take (no gate for that group, a pod not in the
+   * release, nothing to roll back to, already finished): a CONFLICT with its reason; an input it cannot
+   * parse is INVALID_INPUT. Nothing is recorded for a refused action.
+   */
+  async act<A extends ReleaseAction>(ref: ReleaseRef | string, action: A, input: ActionInputs[A]): Promise<ActionResult> {
+    const handle = this.handle(ref);
+    const update = releaseActions[action].update as (typeof releaseActions)[ReleaseAction]['update'];
+    try {
+      return await this.client.withDeadline(Date.now() + ACTION_DEADLINE_MS, () => handle.executeUpdate(update, { args: [input] }));
+    } catch (err) {
+      throw await this.actionError(handle, action, err);
+    }
   }
-  pause(ref: ReleaseRef | string, actor: Actor) {
-    return this.handle(ref).signal(pauseSignal, actor);
+
+  approve(ref: ReleaseRef | string, input: ActionInputs['approve']) {
+    return this.act(ref, 'approve', input);
   }
-  resume(ref: ReleaseRef | string, actor: Actor) {
-    return this.handle(ref).signal(resumeSignal, actor);
+  pause(ref: ReleaseRef | string, input: ActionInputs['pause']) {
+    return this.act(ref, 'pause', input);
   }
-  abort(ref: ReleaseRef | string, actor: Actor) {
-    return this.handle(ref).signal(abortSignal, actor);
+  resume(ref: ReleaseRef | string, input: ActionInputs['resume']) {
+    return this.act(ref, 'resume', input);
   }
-  rollback(ref: ReleaseRef | string, actor: Actor) {
-    return this.handle(ref).signal(rollbackSignal, actor);
+  abort(ref: ReleaseRef | string, input: ActionInputs['abort']) {
+    return this.act(ref, 'abort', input);
   }
-  promoteAll(ref: ReleaseRef | string, actor: Actor) {
-    return this.handle(ref).signal(promoteAllSignal, actor);
+  rollback(ref: ReleaseRef | string, input: ActionInputs['rollback']) {
+    return this.act(ref, 'rollback', input);
   }
-  skipPod(ref: ReleaseRef | string, actor: Actor & { pod: string }) {
-    return this.handle(ref).signal(skipPodSignal, actor);
+  promoteAll(ref: ReleaseRef | string, input: ActionInputs['promote-all']) {
+    return this.act(ref, 'promote-all', input);
+  }
+  skipPod(ref: ReleaseRef | string, input: ActionInputs['skip-pod']) {
+    return this.act(ref, 'skip-pod', input);
+  }
+
+  /** A refusal by the validator as a DomainError; an Update sent to a finished release is refused the same way. */
+  private async actionError(handle: WorkflowHandle, action: ReleaseAction, err: unknown): Promise<unknown> {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      const reason = err.cause.message;
+      if (err.cause.type === ActionFailureTypes.invalidInput) return new DomainError('INVALID_INPUT', `${action} refused: ${reason}`);
+      return new DomainError('CONFLICT', `${action} refused: ${reason}`, [], { action, reason });
+    }
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
+      return new Error(`${action} was not answered within ${ACTION_DEADLINE_MS / 1000}s: is a Barista worker running?`, { cause: err });
+    if ((err as Error).name === 'WorkflowNotFoundError') {
+      // Temporal answers "not found" for a workflow that exists but has completed: that is a finished release
+      const closed = await handle.describe().then(
+        (d) => d.status.name,
+        () => undefined,
+      );
+      if (closed && closed !== 'RUNNING') {
+        const reason = `release already finished (${closed.toLowerCase()})`;
+        return new DomainError('CONFLICT', `${action} refused: ${reason}`, [], { action, reason });
+      }
+    }
+    return err;
   }
 
   /** Waits for the release to finish and returns its final status. */

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { ReleaseStatus } from '../workflows/release-status.js';
 import { api, CliError, loadConfig, saveConfig } from './api-client.js';
-import { exitCodeFor, renderRelease } from './render.js';
+import { exitCodeFor, renderActionResult, renderRelease, type ActionAnswer } from './render.js';
 
 /** `tenant/app` → the route prefix of that App. */
 function appRoute(ref: string): string {
@@ -165,13 +165,13 @@ release
     }
   });
 
+// Each action is answered by the release itself: what it recorded, or (409, exit 1) why it refused
 for (const action of ['approve', 'pause', 'resume', 'abort', 'rollback', 'promote-all'] as const) {
   const cmd = release.command(`${action} <app>`).description(`${action} the release of <tenant>/<app>`).option('--reason <text>');
   if (action === 'approve') cmd.option('--group <n>', 'group whose gate to approve (default: the current one)', Number);
   cmd.action(async (ref: string, o: { reason?: string; group?: number }) => {
     const body = { ...(o.reason ? { reason: o.reason } : {}), ...(o.group !== undefined ? { group: o.group } : {}) };
-    const r = await api<{ accepted: string; by: string }>(await loadConfig(), 'POST', `${appRoute(ref)}/release/${action}`, body);
-    console.log(`${r.accepted} sent as ${r.by}`);
+    console.log(renderActionResult(await api<ActionAnswer>(await loadConfig(), 'POST', `${appRoute(ref)}/release/${action}`, body)));
   });
 }
 
@@ -180,11 +180,8 @@ release
   .description('take a pod out of the release of <tenant>/<app>')
   .option('--reason <text>')
   .action(async (ref: string, pod: string, o: { reason?: string }) => {
-    const r = await api<{ accepted: string; by: string }>(await loadConfig(), 'POST', `${appRoute(ref)}/release/skip-pod`, {
-      pod,
-      ...(o.reason ? { reason: o.reason } : {}),
-    });
-    console.log(`${r.accepted} sent as ${r.by}`);
+    const body = { pod, ...(o.reason ? { reason: o.reason } : {}) };
+    console.log(renderActionResult(await api<ActionAnswer>(await loadConfig(), 'POST', `${appRoute(ref)}/release/skip-pod`, body)));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

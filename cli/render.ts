@@ -1,4 +1,8 @@
+import type { ActionResult } from '../workflows/definitions.js';
 import type { ReleaseStatus } from '../workflows/release-status.js';
+
+/** The API's answer to an operator action: what the release recorded, and who acted (the token's identity). */
+export type ActionAnswer = ActionResult & { by: string };
 
 const ICON: Record<string, string> = { pending: '·', 'in-progress': '▶', done: '✓', skipped: '↷', failed: '✗' };
 
@@ -40,4 +44,10 @@ export function exitCodeFor(s: ReleaseStatus): number | undefined {
     default:
       return undefined;
   }
+}
+
+/** One line for an accepted action: `approve accepted as carol: approved group 0 (release waiting-approval)`. */
+export function renderActionResult(r: ActionAnswer): string {
+  const what = `${r.recorded.action}${r.recorded.detail ? ` ${r.recorded.detail}` : ''}`;
+  return `${r.action} accepted as ${r.by}: ${what} (release ${r.state})`;
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, getExternalWorkflowHandle } from '@temporalio/workflow';
 import {
   DomainError,
   planRelease,
@@ -12,17 +12,8 @@ import { FailureTypes } from '../domain/failures.js';
 import { budgeted } from './activity-proxies.js';
 import { untilDoneOrPaused } from './cluster-steps.js';
 import { appEntityId } from './app-entity.js';
-import {
-  abortSignal,
-  approveSignal,
-  pauseSignal,
-  promoteAllSignal,
-  releaseCompletedSignal,
-  resumeSignal,
-  rollbackSignal,
-  skipPodSignal,
-  statusQuery,
-} from './definitions.js';
+import { releaseCompletedSignal } from './definitions.js';
+import { wireOperatorActions } from './release-actions.js';
 import { runGate } from './release-gates.js';
 import { releasePods } from './release-pods.js';
 import { ReleaseTracker } from './release-state.js';
@@ -49,7 +40,7 @@ export function appReleaseId(tenant: string, app: string): string {
 export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus> {
   const { request, app, to, from } = input;
   const t = new ReleaseTracker(app.name, app.tenant, from?.number, to.number);
-  wireSignals(t);
+  wireOperatorActions(t);
   t.record(
     request.requestedBy,
     'requested',
@@ -163,42 +154,4 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision): P
   await releasePods(t, plan, touched, from, { stop: () => t.abortRequested !== undefined, rollingBack: true });
   t.phase(t.abortRequested ? 'aborted' : 'rolled-back');
   t.record('barista', 'finished', `rolled back ${touched.length} pods to revision ${from.number}`);
-}
-
-function wireSignals(t: ReleaseTracker): void {
-  setHandler(statusQuery, () => t.status());
-  setHandler(approveSignal, (a) => {
-    const group = a.group ?? t.currentGroup;
-    // an approval naming its group may arrive before the plan exists; one without a group needs a gate in hand
-    if (group === undefined || (t.plan && !t.gate(group))) return t.record(a.by, 'approve-ignored', `no gate for group ${group ?? '-'}`);
-    t.approvals.set(group, { ...a, at: new Date().toISOString() });
-    t.record(a.by, 'approved', `group ${group}${a.reason ? `: ${a.reason}` : ''}`);
-  });
-  setHandler(pauseSignal, (a) => {
-    if (t.finishedAt) return;
-    t.pause({ reason: a.reason ?? 'paused by operator', by: a.by });
-    t.record(a.by, 'paused', a.reason);
-  });
-  setHandler(resumeSignal, (a) => {
-    t.resume();
-    t.record(a.by, 'resumed', a.reason);
-  });
-  setHandler(abortSignal, (a) => {
-    t.abortRequested ??= a;
-    t.record(a.by, 'abort-requested', a.reason);
-  });
-  setHandler(rollbackSignal, (a) => {
-    if (t.from === undefined) return t.record(a.by, 'rollback-refused', 'no earlier revision to roll back to');
-    t.rollbackRequested ??= a;
-    t.record(a.by, 'rollback-requested', a.reason);
-  });
-  setHandler(promoteAllSignal, (a) => {
-    t.promoteAll ??= a;
-    t.record(a.by, 'promote-all', a.reason);
-  });
-  setHandler(skipPodSignal, (a) => {
-    if (!t.pods.has(a.pod)) return t.record(a.by, 'skip-ignored', `pod ${a.pod} is not in this release`);
-    t.skipped.add(a.pod);
-    t.record(a.by, 'skip-pod', a.pod);
-  });
 }

@@ -1,11 +1,11 @@
 /**
  * Signals, queries and updates of Barista's workflows, defined once. The client, API and CLI import these
- * same objects; the names are stable and documented (docs/releases.md) so `temporal workflow signal` and
- * `temporal workflow query` work on a release too.
+ * same objects; the names are stable and documented (docs/releases.md) so `temporal workflow update execute`,
+ * `temporal workflow signal` and `temporal workflow query` work on a release too.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AppSpec, Revision } from '../domain/index.js';
-import type { ReleaseStatus } from './release-status.js';
+import type { AuditEntry, ReleaseState, ReleaseStatus } from './release-status.js';
 
 /** Who did something, for the audit record. */
 export interface Actor {
@@ -14,13 +14,60 @@ export interface Actor {
 }
 
 // ---- AppRelease
-export const approveSignal = defineSignal<[Actor & { group?: number }]>('approve');
-export const pauseSignal = defineSignal<[Actor]>('pause');
-export const resumeSignal = defineSignal<[Actor]>('resume');
-export const abortSignal = defineSignal<[Actor]>('abort');
-export const rollbackSignal = defineSignal<[Actor]>('rollback');
-export const promoteAllSignal = defineSignal<[Actor]>('promote-all');
-export const skipPodSignal = defineSignal<[Actor & { pod: string }]>('skip-pod');
+/** Inputs of the operator actions on a release (validated in the workflow: workflows/action-inputs.ts). */
+export interface ActionInputs {
+  /** Without a group: the gate of the current group. */
+  approve: Actor & { group?: number };
+  pause: Actor;
+  resume: Actor;
+  abort: Actor;
+  rollback: Actor;
+  'promote-all': Actor;
+  'skip-pod': Actor & { pod: string };
+}
+export type ReleaseAction = keyof ActionInputs;
+export const RELEASE_ACTIONS = [
+  'approve',
+  'pause',
+  'resume',
+  'abort',
+  'rollback',
+  'promote-all',
+  'skip-pod',
+] as const satisfies readonly ReleaseAction[];
+
+/** What an accepted action did: the audit entry it recorded and the release's state right after. */
+export interface ActionResult {
+  action: ReleaseAction;
+  recorded: AuditEntry;
+  state: ReleaseState;
+}
+
+/** ApplicationFailure types an action Update is rejected with (by its validator). */
+export const ActionFailureTypes = {
+  /** The input does not parse (missing or empty `by`, wrong types, unknown fields). */
+  invalidInput: 'InvalidActionInput',
+  /** The input is fine but the release cannot take the action now (no such gate or pod, already finished, ...). */
+  refused: 'ActionRefused',
+} as const;
+
+/**
+ * Each operator action is an Update of this name (validated before it is accepted; answers with an
+ * ActionResult or a reason) and, for compatibility (`temporal workflow signal`, older clients), a signal of
+ * the same name whose handler accepts any input and records a bad or refused one as `<name>-rejected`.
+ */
+function releaseAction<A extends ReleaseAction>(name: A) {
+  return { signal: defineSignal<[ActionInputs[A]]>(name), update: defineUpdate<ActionResult, [ActionInputs[A]]>(name) };
+}
+export const releaseActions: { [A in ReleaseAction]: ReturnType<typeof releaseAction<A>> } = {
+  approve: releaseAction('approve'),
+  pause: releaseAction('pause'),
+  resume: releaseAction('resume'),
+  abort: releaseAction('abort'),
+  rollback: releaseAction('rollback'),
+  'promote-all': releaseAction('promote-all'),
+  'skip-pod': releaseAction('skip-pod'),
+};
 export const statusQuery = defineQuery<ReleaseStatus>('status');
 
 // ---- AppEntity (one long-lived workflow per App: its spec and numbered revisions)

@@ -4,6 +4,8 @@ import { SA } from './search-attributes.js';
 import type { Actor } from './definitions.js';
 import type { AuditEntry, GateStatus, PauseReason, PodStatus, ReleaseState, ReleaseStatus } from './release-status.js';
 
+const FINISHED_STATES: readonly ReleaseState[] = ['succeeded', 'aborted', 'rolled-back', 'failed'];
+
 /**
  * The release's state and its invariants; the workflow function wires signals to it and the status query
  * reads it. Every operator action is recorded in the audit trail with who and when.
@@ -37,6 +39,11 @@ export class ReleaseTracker {
 
   get stopRequested(): boolean {
     return this.abortRequested !== undefined || this.rollbackRequested !== undefined;
+  }
+
+  /** The release reached its end (succeeded, aborted, rolled back, failed): operator actions change nothing any more. */
+  isFinished(): boolean {
+    return this.finishedAt !== undefined || FINISHED_STATES.includes(this.active);
   }
 
   record(by: string, action: string, detail?: string): void {

@@ -3,14 +3,37 @@ import { z } from 'zod';
 import { dnsLabel, ReleaseRequestSchema } from '../../domain/index.js';
 import { TokenStore, type Permission } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { RELEASE_ACTIONS, type ActionInputs, type ReleaseAction } from '../../workflows/definitions.js';
 import { RELEASE_STATES } from '../../workflows/release-status.js';
 import { AppParams } from './apps.js';
 
 const StartBody = ReleaseRequestSchema.omit({ app: true, tenant: true, requestedBy: true });
 const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
-const Reason = z.strictObject({ reason: z.string().max(1000).optional() });
-const ApproveBody = Reason.extend({ group: z.number().int().min(0).optional() });
-const SkipBody = Reason.extend({ pod: z.string().min(1).max(253) });
+/** An operator action's body. The token's identity acts: a `by` in the body is accepted and ignored. */
+const ActionBody = z.strictObject({
+  reason: z.string().max(1000).optional(),
+  by: z.unknown().optional().describe('ignored: the action is recorded under the identity of the bearer token'),
+});
+const ACTION_BODIES = {
+  approve: ActionBody.extend({
+    group: z.number().int().min(0).optional().describe('group whose gate to approve (default: the current group)'),
+  }),
+  pause: ActionBody,
+  resume: ActionBody,
+  abort: ActionBody,
+  rollback: ActionBody,
+  'promote-all': ActionBody,
+  'skip-pod': ActionBody.extend({ pod: z.string().min(1).max(253) }),
+} satisfies Record<ReleaseAction, z.ZodType>;
+const ACTION_PERMISSIONS: Record<ReleaseAction, Permission> = {
+  approve: 'release:approve',
+  'promote-all': 'release:approve',
+  'skip-pod': 'release:approve',
+  pause: 'release:steer',
+  resume: 'release:steer',
+  abort: 'release:steer',
+  rollback: 'release:steer',
+};
 
 /** Releases of an App: start (idempotent with a key), status, and every operator action. */
 export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
@@ -72,28 +95,27 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       },
     );
 
-    const action = <B extends z.ZodType>(
-      name: string,
-      permission: Permission,
-      body: B,
-      send: (ref: string, by: string, body: z.output<B>) => Promise<void>,
-    ) =>
+    // Operator actions are the release's Updates: answered once the workflow accepted (200, with what it
+    // recorded) or refused them (409 with the reason: no gate for that group, pod not in this release, ...)
+    for (const action of RELEASE_ACTIONS)
       app.post(
-        `${base}/${name}`,
-        { schema: { params: AppParams, body, tags: ['releases'], summary: `Signal ${name}` } },
-        async (req, reply) => {
+        `${base}/${action}`,
+        {
+          schema: {
+            params: AppParams,
+            body: ACTION_BODIES[action],
+            tags: ['releases'],
+            summary: `${action} the release (Temporal Update "${action}")`,
+            description: 'Answers 200 with the audit entry recorded, 409 with the reason when the release refuses the action.',
+          },
+        },
+        async (req) => {
           const identity = ctx.identify(req);
-          TokenStore.authorize(identity, permission, req.params.tenant);
-          await send(`release/${req.params.tenant}/${req.params.app}`, identity.name, req.body as z.output<B>);
-          return reply.status(202).send({ accepted: name, by: identity.name });
+          TokenStore.authorize(identity, ACTION_PERMISSIONS[action], req.params.tenant);
+          // the token's identity acts: a `by` in the body is overwritten, never trusted
+          const input = { ...req.body, by: identity.name } as ActionInputs[typeof action];
+          const result = await ctx.releases.act(`release/${req.params.tenant}/${req.params.app}`, action, input);
+          return { ...result, by: identity.name };
         },
       );
-
-    action('approve', 'release:approve', ApproveBody, (ref, by, b) => ctx.releases.approve(ref, { by, ...b }));
-    action('promote-all', 'release:approve', Reason, (ref, by, b) => ctx.releases.promoteAll(ref, { by, ...b }));
-    action('skip-pod', 'release:approve', SkipBody, (ref, by, b) => ctx.releases.skipPod(ref, { by, ...b }));
-    action('pause', 'release:steer', Reason, (ref, by, b) => ctx.releases.pause(ref, { by, ...b }));
-    action('resume', 'release:steer', Reason, (ref, by, b) => ctx.releases.resume(ref, { by, ...b }));
-    action('abort', 'release:steer', Reason, (ref, by, b) => ctx.releases.abort(ref, { by, ...b }));
-    action('rollback', 'release:steer', Reason, (ref, by, b) => ctx.releases.rollback(ref, { by, ...b }));
   };

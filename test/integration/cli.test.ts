@@ -65,7 +65,9 @@ test('the CLI applies an app, starts a release, watches it to the gate, approves
   const denied = await barista('cli-releaser', 'release', 'approve', `acme/${app}`);
   expect(denied.code).toBe(4);
   expect(denied.stderr).toMatch(/403: rel .* may not release:approve/);
-  expect((await barista('cli-approver', 'release', 'approve', `acme/${app}`, '--reason', 'ok')).stdout).toMatch(/approve sent as appr/);
+  expect((await barista('cli-approver', 'release', 'approve', `acme/${app}`, '--reason', 'ok')).stdout).toMatch(
+    /approve accepted as appr: approved group 0/,
+  );
 
   const done = await barista('cli-releaser', 'release', 'status', `acme/${app}`, '--watch');
   expect(done.code).toBe(0);
