@@ -1,6 +1,7 @@
 /**
- * Two projects: `unit` (pure domain logic, no I/O) and `integration` (real Temporal server and real
- * kube-apiservers from the sandbox, started once by the global setup and shared by every test file).
+ * Three projects: `unit` (pure domain logic, no I/O), `workflow` (the real workflows on Temporal's
+ * time-skipping test server with fake activities: fast, no sandbox) and `integration` (real Temporal server
+ * and real kube-apiservers from the sandbox, started once by the global setup and shared by every test file).
  */
 const ts = { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] };
 const common = {
@@ -17,6 +18,12 @@ export default {
   testTimeout: 180_000, // integration tests drive real control planes; unit tests finish long before
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'workflow',
+      testMatch: ['<rootDir>/test/workflow/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/support/quiet-temporal.ts'],
+    },
     {
       ...common,
       displayName: 'integration',

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** Pinned versions of everything the sandbox provisions. Change a pin here and the cache key changes with it. */
 export const PINS = {
   temporalCli: '1.9.1',
+  /** Temporal's time-skipping test server, for the fast workflow tests (test/workflow). */
+  temporalTestServer: '1.40.0',
   kubernetes: 'v1.34.10',
   etcd: 'v3.6.4',
 } as const;
@@ -25,6 +27,14 @@ export function temporalVenvDir(): string {
 
 export function temporalBinary(): string {
   return path.join(temporalVenvDir(), 'bin', 'temporal');
+}
+
+export function temporalTestServerVenvDir(): string {
+  return path.join(cacheDir(), `temporal-test-server-${PINS.temporalTestServer}`);
+}
+
+export function temporalTestServerBinary(): string {
+  return path.join(temporalTestServerVenvDir(), 'bin', 'temporal-test-server');
 }
 
 export function kubeBinDir(): string {

@@ -1,0 +1,130 @@
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { Registry } from 'prom-client';
+import { ReleaseClient, type ReleaseRef } from '../../api/release-client.js';
+import type { Activities } from '../../activities/index.js';
+import type { EnsurePodReleasedInput, PodStepFailure } from '../../activities/types.js';
+import { AppSpecSchema } from '../../domain/index.js';
+import { FailureTypes } from '../../domain/failures.js';
+import { appEntityId } from '../../workflows/app-entity.js';
+import type { AppRecord } from '../../workflows/definitions.js';
+import type { ReleaseStatus } from '../../workflows/release-status.js';
+import { appSpec } from '../support/app-spec.js';
+import { temporalTestServerBinary } from '../../sandbox/paths.js';
+import { SEARCH_ATTRIBUTES } from '../../sandbox/temporal-server.js';
+import { temporal } from '@temporalio/proto';
+import { createReleaseMetricSinks } from '../../worker/release-metrics.js';
+
+/**
+ * Fast workflow tests: the real workflows (workflows/index.ts) on Temporal's time-skipping test server,
+ * with activities replaced by fakes that answer at once. Kubernetes is not involved: these tests are about
+ * the workflow's decisions (gates, operator actions, pause, abort, rollback). The sandbox scenario tests
+ * cover the same flows against real control planes.
+ */
+export interface WorkflowTestEnv {
+  env: TestWorkflowEnvironment;
+  releases: ReleaseClient;
+  taskQueue: string;
+  /** Fake activities' knobs: a pod listed here fails its step (pod budget exceeded) until removed. */
+  failing: Map<string, PodStepFailure>;
+  /** Pods the fake ensurePodReleased was called for, in order, with the revision asked for. */
+  released: { pod: string; revision: number }[];
+  handedBack: string[];
+  /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
+  registerApp(name: string, o?: { revisions?: number; replicas?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
+  const path = temporalTestServerBinary();
+  if (!existsSync(path))
+    throw new Error(`the time-skipping test server is not provisioned at ${path}: run \`npm run provision\` (npm test does it first)`);
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // the release and App workflows set Barista's search attributes: register them as the sandbox does
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  const taskQueue = `workflow-test-${Math.random().toString(36).slice(2, 8)}`;
+  const failing = new Map<string, PodStepFailure>();
+  const released: { pod: string; revision: number }[] = [];
+  const handedBack: string[] = [];
+  const activities: Activities = {
+    resolveCells: async ({ cells }) => Object.fromEntries(cells.map((cell) => [cell, 'kc-fake'])),
+    ensureWorkload: async () => ({ created: false, updated: true }),
+    ensurePodReleased: async (input: EnsurePodReleasedInput) => {
+      const failure = failing.get(input.pod);
+      if (failure) throw ApplicationFailure.nonRetryable(failure.reason, FailureTypes.podStepTimeout, failure);
+      released.push({ pod: input.pod, revision: input.revision.number });
+      return { pod: input.pod, changed: true, uid: `uid-${input.pod}`, ip: '10.0.0.1', restartCount: 0 };
+    },
+    awaitGroupStable: async (input) => ({ stableForSeconds: input.windowSeconds }),
+    ensurePodHandedBack: async ({ pod }) => {
+      handedBack.push(pod);
+      return { unmarked: true };
+    },
+  };
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+    activities,
+    sinks: createReleaseMetricSinks(new Registry()),
+  });
+  const running = worker.run();
+  return {
+    env,
+    releases: new ReleaseClient(env.client, taskQueue),
+    taskQueue,
+    failing,
+    released,
+    handedBack,
+    // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
+    async registerApp(name, { revisions = 1, replicas = 2 } = {}) {
+      const spec = AppSpecSchema.parse(appSpec(name, 'registry.local/app:1', { cells: ['rz00a'], replicasPerCell: replicas }));
+      const record: AppRecord = {
+        spec,
+        revisions: Array.from({ length: revisions }, (_, i) => ({
+          number: i + 1,
+          template: { ...spec.template, containers: spec.template.containers.map((c) => ({ ...c, image: `registry.local/app:${i + 1}` })) },
+          replicasPerCell: spec.replicasPerCell,
+          overrides: spec.overrides,
+          createdAt: new Date().toISOString(),
+          createdBy: 'alice',
+        })),
+        latest: revisions,
+        released: revisions > 1 ? { rz00a: revisions - 1 } : {},
+      };
+      await env.client.workflow.start('appEntity', { workflowId: appEntityId(spec.tenant, name), taskQueue, args: [record] });
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}
+
+/** Polls the release's status (real time; no timer needs to fire) until `predicate` holds. */
+export async function until(
+  releases: ReleaseClient,
+  ref: ReleaseRef,
+  what: string,
+  predicate: (s: ReleaseStatus) => boolean,
+  timeoutMs = 15_000,
+): Promise<ReleaseStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ReleaseStatus | undefined;
+  while (Date.now() < deadline) {
+    last = await releases.status(ref);
+    if (predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}; last state ${last?.state}, audit ${JSON.stringify(last?.audit.map((a) => a.action))}`);
+}
