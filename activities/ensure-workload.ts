@@ -1,8 +1,9 @@
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type AppsV1Api, type CoreV1Api, type V1StatefulSet } from '@kubernetes/client-node';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { FailureTypes } from '../domain/failures.js';
-import { workloadName } from '../domain/index.js';
+import { replicasIn, workloadName } from '../domain/index.js';
 import type { Clusters } from './clusters.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { FIELD_MANAGER, LABELS } from './labels.js';
@@ -12,13 +13,15 @@ import { selectorLabels, statefulSetFor } from './workload-manifest.js';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
- * Ensures the namespace and the StatefulSet of (app, cell) exist with the revision's template and replicas.
- * Reads first; writes only what differs, with the object's resourceVersion as precondition (409 → retry).
+ * Ensures the namespace and the StatefulSet of (app, cell) exist with the revision's template and replicas,
+ * and returns the controller's update revision. A new template goes in together with the partition at the top,
+ * so no pod moves by itself (domain/partition.ts). Reads first; writes only what differs, with the object's
+ * resourceVersion as precondition (409 → retry).
  */
 export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
   return async function ensureWorkload(input: EnsureWorkloadInput): Promise<EnsureWorkloadResult> {
     const { core, apps } = clusters.get(input.cluster);
-    const desired = statefulSetFor(input, input.revision);
+    const full = replicasIn(input.revision, input.cell);
     const name = workloadName(input.app, input.cell);
     const log = logger.child({ app: input.app, cell: input.cell, cluster: input.cluster, revision: input.revision.number });
 
@@ -40,12 +43,15 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
     } catch (err) {
       if (!isStatus(err, 404)) rethrowKubeError(err, `reading StatefulSet ${input.namespace}/${name}`);
     }
+    // a first release grows the workload group by group (never past the revision's replicas, never shrinking it)
+    const replicas = input.replicas === undefined ? full : Math.min(full, Math.max(current?.spec?.replicas ?? 0, input.replicas));
+    const desired = statefulSetFor(input, input.revision, replicas);
     if (!current) {
       await apps
         .createNamespacedStatefulSet({ namespace: input.namespace, body: desired, fieldManager: FIELD_MANAGER })
         .catch((err: unknown) => rethrowKubeError(err, `creating StatefulSet ${name}`));
       log.info('workload created');
-      return { created: true, updated: false };
+      return { created: true, updated: false, updateRevision: await awaitObserved(apps, input, name) };
     }
     const owner = current.metadata?.labels?.[LABELS.tenant];
     if (owner !== input.tenant)
@@ -53,7 +59,13 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
         `StatefulSet ${input.namespace}/${name} in ${input.cluster} belongs to tenant ${owner ?? '(none)'}, not ${input.tenant}`,
         FailureTypes.forbidden,
       );
-    if (sameWorkload(current, desired)) return { created: false, updated: false };
+    const templateChanged = !sameTemplate(current, desired);
+    // workloads made before revision-safe pods (OnDelete) are held by a partition from their next release on
+    const unheld = current.spec?.updateStrategy?.rollingUpdate?.partition === undefined;
+    const replicasChanged = current.spec?.replicas !== desired.spec?.replicas;
+    if (!templateChanged && !unheld && !replicasChanged) {
+      return { created: false, updated: false, updateRevision: await awaitObserved(apps, input, name) };
+    }
     await apps
       .patchNamespacedStatefulSet(
         {
@@ -62,15 +74,50 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
           fieldManager: FIELD_MANAGER,
           body: {
             metadata: { resourceVersion: current.metadata?.resourceVersion, labels: desired.metadata?.labels },
-            spec: { replicas: desired.spec?.replicas, template: desired.spec?.template },
+            spec: {
+              replicas: desired.spec?.replicas,
+              // a new template and the partition at the top in one write: no pod moves until Barista moves it
+              ...(templateChanged ? { template: desired.spec?.template } : {}),
+              ...(templateChanged || unheld ? { updateStrategy: desired.spec?.updateStrategy } : {}),
+            },
           },
         },
         mergePatch,
       )
       .catch((err: unknown) => rethrowKubeError(err, `updating StatefulSet ${name}`));
-    log.info('workload updated');
-    return { created: false, updated: true };
+    log.info({ templateChanged, replicas: desired.spec?.replicas }, 'workload updated');
+    return { created: false, updated: true, updateRevision: await awaitObserved(apps, input, name) };
   };
+}
+
+/** How long the StatefulSet controller may take to observe a write before the attempt fails (and is retried). */
+const OBSERVE_TIMEOUT_MS = 20_000;
+
+/**
+ * Waits until the StatefulSet controller has observed the workload's latest generation and returns its update
+ * revision: the ControllerRevision name pods moved to the new template must carry.
+ */
+export async function awaitObserved(apps: AppsV1Api, ref: { namespace: string; cluster: string }, name: string): Promise<string> {
+  const deadline = Date.now() + OBSERVE_TIMEOUT_MS;
+  for (;;) {
+    const set = await apps
+      .readNamespacedStatefulSet({ name, namespace: ref.namespace })
+      .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
+    const observed = (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1);
+    if (observed && set.status?.updateRevision) return set.status.updateRevision;
+    if (Date.now() >= deadline)
+      throw new Error(`the StatefulSet controller of cluster ${ref.cluster} has not observed ${ref.namespace}/${name} yet`);
+    heartbeatSafe();
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function heartbeatSafe(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // outside an activity (tests)
+  }
 }
 
 /** A headless Service per (app, cell): its EndpointSlices are what the service traffic component follows. */
@@ -93,9 +140,8 @@ async function ensureService(core: CoreV1Api, input: EnsureWorkloadInput, name: 
     .catch((err: unknown) => (isStatus(err, 409) ? undefined : rethrowKubeError(err, `creating Service ${input.namespace}/${name}`)));
 }
 
-function sameWorkload(current: V1StatefulSet, desired: V1StatefulSet): boolean {
+function sameTemplate(current: V1StatefulSet, desired: V1StatefulSet): boolean {
   const pick = (s: V1StatefulSet) => ({
-    replicas: s.spec?.replicas,
     revision: s.spec?.template.metadata?.labels?.[LABELS.revision],
     containers: s.spec?.template.spec?.containers.map((c) => ({
       name: c.name,

@@ -14,11 +14,15 @@ export interface WorkloadRef {
 
 export interface EnsureWorkloadInput extends WorkloadRef {
   revision: Revision;
+  /** Replicas to run now (default: the revision's): a first release grows its workload group by group. */
+  replicas?: number;
 }
 
 export interface EnsureWorkloadResult {
   created: boolean;
   updated: boolean;
+  /** The StatefulSet controller's update revision (ControllerRevision name) for the template. */
+  updateRevision?: string;
 }
 
 export interface EnsurePodReleasedInput extends WorkloadRef {

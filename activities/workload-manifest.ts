@@ -23,10 +23,12 @@ export function selectorLabels(ref: WorkloadRef): Record<string, string> {
 }
 
 /**
- * The StatefulSet of (app, cell): OnDelete, so Barista and not the controller decides which pod changes
- * when; pinned to the cell's nodes; every pod carries the traffic readiness gate.
+ * The StatefulSet of (app, cell): RollingUpdate held by a partition at the replica count, so Barista and not
+ * the controller decides which pod changes when (domain/partition.ts), and a pod recreated by the controller
+ * comes back at the revision its group was approved for; pinned to the cell's nodes; every pod carries the
+ * traffic readiness gate. `replicas` (default: the revision's) lets a first release create pods group by group.
  */
-export function statefulSetFor(ref: WorkloadRef, revision: Revision): V1StatefulSet {
+export function statefulSetFor(ref: WorkloadRef, revision: Revision, replicas = replicasIn(revision, ref.cell)): V1StatefulSet {
   const labels = { ...selectorLabels(ref), [LABELS.tenant]: ref.tenant, [LABELS.workspace]: ref.workspace, [LABELS.managedBy]: 'barista' };
   const annotations = { ...(revision.template.annotations ?? {}), ...(revision.overrides[ref.cell]?.annotations ?? {}) };
   return {
@@ -38,10 +40,10 @@ export function statefulSetFor(ref: WorkloadRef, revision: Revision): V1Stateful
       labels: { ...labels, [LABELS.revision]: String(revision.number) },
     },
     spec: {
-      replicas: replicasIn(revision, ref.cell),
+      replicas,
       serviceName: workloadName(ref.app, ref.cell),
       podManagementPolicy: 'Parallel',
-      updateStrategy: { type: 'OnDelete' },
+      updateStrategy: heldUpdateStrategy(replicas),
       selector: { matchLabels: selectorLabels(ref) },
       template: {
         metadata: {
@@ -57,4 +59,12 @@ export function statefulSetFor(ref: WorkloadRef, revision: Revision): V1Stateful
       },
     },
   };
+}
+
+/** Controller label naming the ControllerRevision a pod was made from; the partition compares it. */
+export const CONTROLLER_REVISION_LABEL = 'controller-revision-hash';
+
+/** A rolling update that changes no pod by itself: every ordinal is below the partition. */
+export function heldUpdateStrategy(replicas: number) {
+  return { type: 'RollingUpdate', rollingUpdate: { partition: replicas } };
 }
