@@ -22,6 +22,19 @@ export class SandboxControl {
   startCluster(name: string) {
     return this.post(`/clusters/${encodeURIComponent(name)}/start`);
   }
+  /** SIGSTOP of the cluster's API server: connections stay open, nothing is answered. */
+  freezeCluster(name: string) {
+    return this.post(`/clusters/${encodeURIComponent(name)}/freeze`);
+  }
+  /** SIGCONT: the API server goes on with whatever it received meanwhile. */
+  thawCluster(name: string) {
+    return this.post(`/clusters/${encodeURIComponent(name)}/thaw`);
+  }
+  /** The API server's Prometheus metrics (e.g. `apiserver_request_total` to count writes). */
+  async apiServerMetrics(name: string): Promise<string> {
+    const { metrics } = (await this.request('GET', `/clusters/${encodeURIComponent(name)}/metrics`)) as { metrics: string };
+    return metrics;
+  }
   stopNode(name: string) {
     return this.post(`/nodes/${encodeURIComponent(name)}/stop`);
   }
@@ -39,11 +52,15 @@ export class SandboxControl {
     return this.post(`/traffic/${encodeURIComponent(component)}/deregistration-delay`, { ms });
   }
 
-  private async post(path: string, body: unknown = {}): Promise<unknown> {
+  private post(path: string, body: unknown = {}): Promise<unknown> {
+    return this.request('POST', path, body);
+  }
+
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${this.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const payload: unknown = await res.json();
     if (!res.ok) throw new Error(`sandbox control ${path}: ${res.status} ${JSON.stringify(payload)}`);

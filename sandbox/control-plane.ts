@@ -5,6 +5,7 @@ import path from 'node:path';
 import { httpsStatus, httpsText } from './https-probe.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { kubeBinary } from './paths.js';
+import { SandboxError } from './errors.js';
 import { ManagedProcess } from './process/managed-process.js';
 
 export interface ControlPlaneOptions {
@@ -31,6 +32,7 @@ export class ControlPlane {
   readonly apiServer: ManagedProcess;
   readonly controllerManager: ManagedProcess;
   private endpointCache: ClusterEndpoint | undefined;
+  private frozen = false;
 
   constructor(readonly opts: ControlPlaneOptions) {
     const d = (f: string) => path.join(opts.dir, f);
@@ -102,8 +104,37 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    this.thaw(); // a stopped process would not see the request to stop
     await this.controllerManager.stop();
     await this.apiServer.stop();
+  }
+
+  /**
+   * Freezes the API server with SIGSTOP (its process group: the watchdog and kube-apiserver): its port stays
+   * open and the kernel still accepts connections and keeps existing ones alive, but nothing is answered, like
+   * a hung host. `thaw()` (SIGCONT) lets it go on with whatever it had received meanwhile.
+   */
+  freeze(): void {
+    const pid = this.apiServer.pid;
+    if (!this.apiServer.running || pid === undefined)
+      throw new SandboxError('NOT_READY', `the API server of cluster ${this.opts.name} is not running`, { cluster: this.opts.name });
+    process.kill(-pid, 'SIGSTOP');
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    const pid = this.apiServer.pid;
+    if (!this.frozen || pid === undefined) return;
+    this.frozen = false;
+    try {
+      process.kill(-pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen;
   }
 
   endpoint(): ClusterEndpoint {

@@ -35,6 +35,27 @@ export async function startControlServer(sandbox: Sandbox, token: string): Promi
     },
     {
       method: 'POST',
+      pattern: /^\/clusters\/([^/]+)\/freeze$/,
+      handle: (m) => {
+        sandbox.freezeCluster(m[1]!);
+        return { cluster: m[1], frozen: true };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/clusters\/([^/]+)\/thaw$/,
+      handle: (m) => {
+        sandbox.thawCluster(m[1]!);
+        return { cluster: m[1], frozen: false };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/clusters\/([^/]+)\/metrics$/,
+      handle: async (m) => ({ cluster: m[1], metrics: await sandbox.apiServerMetrics(m[1]!) }),
+    },
+    {
+      method: 'POST',
       pattern: /^\/clusters\/([^/]+)\/start-latency$/,
       handle: (m, body) => {
         const { ms } = parse(Latency, body);

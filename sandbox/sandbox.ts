@@ -138,6 +138,20 @@ export class Sandbox {
     return this.plane(name).running;
   }
 
+  /** Freezes a cluster's API server (SIGSTOP): connections stay open, nothing is answered — a hung cluster. */
+  freezeCluster(name: string): void {
+    this.plane(name).freeze();
+  }
+
+  /** Lets a frozen API server go on (SIGCONT), with whatever it received meanwhile. */
+  thawCluster(name: string): void {
+    this.plane(name).thaw();
+  }
+
+  clusterFrozen(name: string): boolean {
+    return this.plane(name).isFrozen;
+  }
+
   setImageBad(image: string, bad = true): void {
     this.faults.setImageBad(image, bad);
   }
