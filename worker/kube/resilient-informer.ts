@@ -1,11 +1,12 @@
 import {
+  ListWatch,
   type KubeConfig,
   type KubernetesObject,
   type ListPromise,
-  makeInformer,
   type Informer,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import { DeadlineWatch } from './watch.js';
 
 export type CachedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
@@ -18,7 +19,9 @@ export interface ResilientInformer<T extends KubernetesObject> {
 
 /**
  * A list+watch cache that keeps going: client-node's informer stops on any error (API server restarting,
- * cluster unreachable), so this one restarts it with capped backoff until `stop()`.
+ * cluster unreachable), so this one restarts it with capped backoff until `stop()`. Its list goes through
+ * `list` (give it a client from `makeApiClient`: the list has a deadline) and its watch is a DeadlineWatch, so
+ * a frozen API server ends the watch (an error: the cache may be stale) instead of leaving it silent.
  */
 export function startResilientInformer<T extends KubernetesObject>(
   kc: KubeConfig,
@@ -33,7 +36,7 @@ export function startResilientInformer<T extends KubernetesObject>(
   },
   opts: { labelSelector?: string; maxBackoffMs?: number } = {},
 ): ResilientInformer<T> {
-  const informer = makeInformer(kc, path, list, opts.labelSelector) as CachedInformer<T>;
+  const informer = new ListWatch<T>(path, new DeadlineWatch(kc), list, false, opts.labelSelector);
   let stopped = false;
   let backoff = 250;
   let markSynced: () => void = () => undefined;
