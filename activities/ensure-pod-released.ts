@@ -1,16 +1,16 @@
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { FailureTypes } from '../domain/failures.js';
+import { withKubeSignal } from '../worker/kube/deadlines.js';
 import type { ClusterClient, Clusters } from './clusters.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { trafficFinalizer } from '../domain/index.js';
 import { FIELD_MANAGER, LABELS } from './labels.js';
 import { canUpgradeInPlace, containersReadyAt, gateStatus, hasLegacyDrainMark, isAtRevision } from './pod-state.js';
 import { ensureTrafficGate, removeLegacyDrainMark } from './traffic-gate.js';
-import { awaitPod, WaitTimeout, type PodVerdict } from './pod-watch.js';
-import type { EnsurePodReleasedInput, EnsurePodReleasedResult, PodStepFailure } from './types.js';
+import { explainFailure, PodAttempt } from './pod-attempt.js';
+import { awaitPod, type PodVerdict } from './pod-watch.js';
+import type { EnsurePodReleasedInput, EnsurePodReleasedResult } from './types.js';
 import { desiredContainers } from './workload-manifest.js';
 
 const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
@@ -19,13 +19,16 @@ const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSid
  * The per-pod protocol (docs/releases.md): traffic gate False for the release → every declared traffic
  * component lets go (its finalizer is gone) → upgrade (in place, or recreate) → containers ready at the
  * revision → traffic gate True → every component holds the pod again. Every step reads the pod first and does nothing if already done, so a
- * retry after a crash resumes where it stopped and never upgrades a pod twice. A step that passes the
- * pod deadline fails with PodStepTimeout naming the pod, the step and what it was waiting for.
+ * retry after a crash resumes where it stopped and never upgrades a pod twice. The pod's budget
+ * (`podTimeoutSeconds`) counts from its first attempt (pod-attempt.ts); a step that passes it, or a traffic
+ * component that passes its own deregistration timeout, fails with PodStepTimeout naming the pod, the step and
+ * the root cause it can see. Every Kubernetes request of an attempt ends when the attempt is cancelled or past
+ * its budget, so a superseded attempt never wakes up later and writes.
  */
 export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts: { skipDrainForTests?: boolean } = {}) {
-  return async function ensurePodReleased(input: EnsurePodReleasedInput): Promise<EnsurePodReleasedResult> {
+  const releasePod = async (input: EnsurePodReleasedInput, attempt: PodAttempt): Promise<EnsurePodReleasedResult> => {
     const client = clusters.get(input.cluster);
-    const deadline = Date.now() + input.podTimeoutSeconds * 1000;
+    const deadline = attempt.deadline;
     const log = logger.child({
       release: releaseId(),
       app: input.app,
@@ -36,30 +39,26 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     });
     // how long each step took, logged once the pod is released (where a slow release spends its time)
     const took: Record<string, number> = {};
+    // the step in hand is what a failure names (explainFailure)
     const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
       const since = Date.now();
+      attempt.enter(name);
       try {
         return await run();
-      } catch (err) {
-        if (err instanceof WaitTimeout) throw podStepFailed(input.pod, name, `timed out waiting for ${err.waitingFor}`);
-        // a transient error (cluster unreachable, API server failing) is retried by Temporal, but only for
-        // the pod's deadline counted from the first attempt: then the release pauses, naming the cluster
-        const trying = Date.now() - firstScheduledAt();
-        if (!(err instanceof ApplicationFailure) && trying >= input.podTimeoutSeconds * 1000) {
-          const message = err instanceof Error ? err.message : String(err);
-          throw podStepFailed(input.pod, name, `cluster ${input.cluster} still failing after ${Math.round(trying / 1000)}s: ${message}`);
-        }
-        throw err;
       } finally {
         took[name] = (took[name] ?? 0) + Date.now() - since;
       }
     };
     const components = opts.skipDrainForTests ? [] : input.traffic;
-    const trafficDeadline = () =>
-      Math.min(deadline, Date.now() + Math.max(0, ...components.map((c) => c.deregistrationTimeoutSeconds)) * 1000);
     // `known`: the pod as our last write returned it; a wait starts from it instead of reading the pod again
     const wait = (name: string, verdict: Parameters<typeof awaitPod>[3], until = deadline, known?: V1Pod) =>
-      step(name, () => awaitPod(client, input.namespace, input.pod, verdict, { deadline: until, step: name, ...(known ? { known } : {}) }));
+      step(name, () =>
+        awaitPod(client, input.namespace, input.pod, verdict, {
+          deadline: until,
+          onProgress: (waitingFor) => attempt.waiting(waitingFor),
+          ...(known ? { known } : {}),
+        }),
+      );
 
     let pod = await wait('locate', (p) =>
       p && !p.metadata?.deletionTimestamp ? { done: true } : { done: false, waitingFor: 'the pod to exist' },
@@ -71,7 +70,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       changed = true;
       inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
-      const drained = await wait('drain', trafficReleased(components), trafficDeadline(), pod);
+      const drained = await wait('drain', trafficReleased(components, Date.now()), deadline, pod);
       if (drained) {
         pod = drained;
         upgraded = await step('upgrade', () => (inPlace ? upgradeInPlace(client, drained, input) : recreate(client, drained)));
@@ -92,7 +91,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       changed = true;
       pod = await step('undrain', () => ensureTrafficGate(client, pod!, 'True'));
     }
-    pod = await wait('mount', trafficMounted(components), trafficDeadline(), pod);
+    pod = await wait('mount', trafficMounted(components, Date.now()), deadline, pod);
     if (hasLegacyDrainMark(pod!)) pod = await step('mount', () => removeLegacyDrainMark(client, pod!));
     log.info({ changed, inPlace, stepMs: took }, 'pod released');
     return {
@@ -103,25 +102,16 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       restartCount: (pod!.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
     };
   };
-}
-
-function podStepFailed(pod: string, step: string, reason: string): ApplicationFailure {
-  const details: PodStepFailure = { pod, step, reason };
-  return ApplicationFailure.create({
-    message: `pod ${pod}: ${reason}`,
-    type: FailureTypes.podStepTimeout,
-    nonRetryable: true,
-    details: [details],
-  });
-}
-
-/** When the first attempt of this activity was scheduled (now, outside an activity). */
-function firstScheduledAt(): number {
-  try {
-    return Context.current().info.scheduledTimestampMs;
-  } catch {
-    return Date.now();
-  }
+  return async function ensurePodReleased(input: EnsurePodReleasedInput): Promise<EnsurePodReleasedResult> {
+    const attempt = new PodAttempt(input.podTimeoutSeconds);
+    try {
+      return await withKubeSignal(attempt.signal, () => releasePod(input, attempt));
+    } catch (err) {
+      throw await explainFailure(input, () => clusters.get(input.cluster), attempt, err);
+    } finally {
+      attempt.end();
+    }
+  };
 }
 
 /** The workflow id of the release running this activity, for log lines. */
@@ -133,24 +123,47 @@ function releaseId(): string | undefined {
   }
 }
 
-/** Every declared component has removed its finalizer: nobody routes to the pod any more. */
-function trafficReleased(components: { name: string }[]) {
-  return (pod: V1Pod | undefined): PodVerdict => {
-    const holding = components.filter((c) => pod?.metadata?.finalizers?.includes(trafficFinalizer(c.name)));
-    return holding.length === 0
-      ? { done: true }
-      : { done: false, waitingFor: `traffic component ${holding.map((c) => c.name).join(', ')} to let go of the pod` };
-  };
+type TrafficComponent = EnsurePodReleasedInput['traffic'][number];
+
+/**
+ * Every declared component has removed its finalizer: nobody routes to the pod any more. Each component is held
+ * to its own deregistration timeout, counted from `since`: the wait ends as soon as one still holding passes
+ * its own, naming the component(s) past their timeout (not waiting for the longest timeout of all).
+ */
+function trafficReleased(components: TrafficComponent[], since: number) {
+  return trafficWait(
+    since,
+    (pod) => components.filter((c) => pod?.metadata?.finalizers?.includes(trafficFinalizer(c.name))),
+    'to let go of the pod',
+  );
 }
 
-/** Every declared component holds its finalizer again: traffic is mounted. */
-function trafficMounted(components: { name: string }[]) {
+/** Every declared component holds its finalizer again: traffic is mounted. Each within its own timeout, as above. */
+function trafficMounted(components: TrafficComponent[], since: number) {
+  const released = trafficWait(
+    since,
+    (pod) => components.filter((c) => !pod?.metadata?.finalizers?.includes(trafficFinalizer(c.name))),
+    'to route to the pod again',
+  );
+  return (pod: V1Pod | undefined): PodVerdict => (pod ? released(pod) : { done: false, waitingFor: 'the pod to exist' });
+}
+
+/** A wait for the components `pending(pod)` names, each with its own deadline (since + its timeout). */
+function trafficWait(since: number, pending: (pod: V1Pod | undefined) => TrafficComponent[], what: string) {
+  const deadlineOf = (c: TrafficComponent) => since + c.deregistrationTimeoutSeconds * 1000;
   return (pod: V1Pod | undefined): PodVerdict => {
-    if (!pod) return { done: false, waitingFor: 'the pod to exist' };
-    const missing = components.filter((c) => !pod.metadata?.finalizers?.includes(trafficFinalizer(c.name)));
-    return missing.length === 0
-      ? { done: true }
-      : { done: false, waitingFor: `traffic component ${missing.map((c) => c.name).join(', ')} to route to the pod again` };
+    const waiting = pending(pod);
+    if (waiting.length === 0) return { done: true };
+    const now = Date.now();
+    const overdue = waiting.filter((c) => now >= deadlineOf(c));
+    const named = overdue.length > 0 ? overdue : waiting;
+    const timeouts =
+      overdue.length > 0 ? ` (past its timeout: ${overdue.map((c) => `${c.name} ${c.deregistrationTimeoutSeconds}s`).join(', ')})` : '';
+    return {
+      done: false,
+      waitingFor: `traffic component ${named.map((c) => c.name).join(', ')} ${what}${timeouts}`,
+      until: Math.min(...waiting.map(deadlineOf)),
+    };
   };
 }
 

@@ -1,10 +1,15 @@
-import { Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { Context } from '@temporalio/activity';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { withKubeSignal } from '../worker/kube/deadlines.js';
+import { DeadlineWatch } from '../worker/kube/watch.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import type { ClusterClient } from './clusters.js';
 
-/** What a predicate says about a pod: done, or why not yet (shown in heartbeats and timeout messages). */
-export type PodVerdict = { done: true } | { done: false; waitingFor: string };
+/**
+ * What a predicate says about a pod: done, or why not yet (shown in heartbeats and timeout messages) and,
+ * optionally, a deadline of its own (`until`, epoch ms) earlier than the wait's: a traffic component held to
+ * its own deregistration timeout.
+ */
+export type PodVerdict = { done: true } | { done: false; waitingFor: string; until?: number };
 
 export class WaitTimeout extends Error {
   constructor(readonly waitingFor: string) {
@@ -14,19 +19,27 @@ export class WaitTimeout extends Error {
 }
 
 /**
- * Waits until `verdict(pod)` is done, following the pod with a watch (re-established when it ends) and
- * heartbeating progress to Temporal. Rejects with WaitTimeout at `deadline`, carrying what it still
- * waited for. A missing pod is passed as undefined (it may be being recreated).
+ * A watch session on one pod lasts this long (the server ends it; we do, a few seconds later, if it does not),
+ * then the pod is read again and the watch renewed. A silent watch is how a frozen API server looks, so this
+ * bounds how late a wait notices one: the read after the session fails within its request deadline.
+ */
+export const POD_WATCH_SESSION_SECONDS = 10;
+const SESSION_GRACE_MS = 3_000;
+
+/**
+ * Waits until `verdict(pod)` is done, following the pod with a watch (renewed every POD_WATCH_SESSION_SECONDS)
+ * and reporting what it waits for through `onProgress` (the caller heartbeats it). Rejects with WaitTimeout at
+ * `deadline`, or at the verdict's own `until`, carrying what it still waited for. A missing pod is passed as
+ * undefined (it may be being recreated). Every read and watch has a deadline and ends with the caller's
+ * `withKubeSignal` scope or activity attempt.
  */
 export async function awaitPod(
   client: ClusterClient,
   namespace: string,
   name: string,
   verdict: (pod: V1Pod | undefined) => PodVerdict,
-  opts: { deadline: number; step: string; known?: V1Pod },
+  opts: { deadline: number; known?: V1Pod; onProgress?: (waitingFor: string) => void },
 ): Promise<V1Pod | undefined> {
-  let waitingFor = 'first observation';
-  const heartbeat = () => heartbeatSafe({ pod: name, step: opts.step, waitingFor });
   let known = opts.known;
   for (;;) {
     // always observe once, even with a deadline already due: a step that is already done must pass.
@@ -35,14 +48,17 @@ export async function awaitPod(
     known = undefined;
     const v = verdict(pod);
     if (v.done) return pod;
-    waitingFor = v.waitingFor;
-    if (Date.now() >= opts.deadline) throw new WaitTimeout(waitingFor);
-    heartbeat();
-    const result = await watchUntil(client.kc, namespace, name, pod?.metadata?.resourceVersion, verdict, opts.deadline, (w) => {
-      waitingFor = w;
-      heartbeat();
+    if (Date.now() >= Math.min(opts.deadline, v.until ?? Infinity)) throw new WaitTimeout(v.waitingFor);
+    opts.onProgress?.(v.waitingFor);
+    const since = Date.now();
+    const result = await watchUntil(client, namespace, name, pod?.metadata?.resourceVersion, verdict, {
+      deadline: opts.deadline,
+      until: v.until,
+      onProgress: opts.onProgress,
     });
     if (result.done) return result.pod;
+    // a watch refused at once (410 Gone, a proxy in the way): read again, but not in a tight loop
+    if (Date.now() - since < 1_000) await new Promise((r) => setTimeout(r, 500));
   }
 }
 
@@ -55,70 +71,75 @@ export async function readPod(client: ClusterClient, namespace: string, name: st
   }
 }
 
-/** One watch session: resolves when the verdict is done, the watch ends, or the deadline passes. */
+/**
+ * Why a pod's node cannot run it, as a person would put it, or undefined when the node looks fine (or the pod
+ * has none yet): "node rz01a-n0 is NotReady since 2026-11-26T10:00:00Z (NodeStatusUnknown: Kubelet stopped
+ * posting node status.)", "node rz01a-n0 does not exist".
+ */
+export async function describeNodeTrouble(client: ClusterClient, pod: V1Pod | undefined): Promise<string | undefined> {
+  const nodeName = pod?.spec?.nodeName;
+  if (!nodeName) return undefined;
+  let node: V1Node;
+  try {
+    node = await client.core.readNode({ name: nodeName });
+  } catch (err) {
+    if (isStatus(err, 404)) return `node ${nodeName} does not exist`;
+    throw err;
+  }
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status === 'True' && !node.spec?.unschedulable) return undefined;
+  if (ready?.status === 'True') return `node ${nodeName} is cordoned (unschedulable)`;
+  const since = ready?.lastTransitionTime ? ` since ${new Date(ready.lastTransitionTime).toISOString()}` : '';
+  const why = [ready?.reason, ready?.message].filter(Boolean).join(': ');
+  return `node ${nodeName} is NotReady${since}${why ? ` (${why})` : ''}`;
+}
+
+/**
+ * One watch session: resolves when the verdict is done, the watch ends (the server's session timeout, an
+ * error), or the deadline (the wait's, or the verdict's own) passes.
+ */
 function watchUntil(
-  kc: KubeConfig,
+  client: ClusterClient,
   namespace: string,
   name: string,
   resourceVersion: string | undefined,
   verdict: (pod: V1Pod | undefined) => PodVerdict,
-  deadline: number,
-  onProgress: (waitingFor: string) => void,
+  { deadline, until, onProgress }: { deadline: number; until: number | undefined; onProgress: ((waitingFor: string) => void) | undefined },
 ): Promise<{ done: true; pod: V1Pod | undefined } | { done: false }> {
   return new Promise((resolve) => {
-    let settled = false;
-    let request: AbortController | undefined;
+    const session = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
     const finish = (value: { done: true; pod: V1Pod | undefined } | { done: false }) => {
-      if (settled) return;
-      settled = true;
+      if (session.signal.aborted) return;
       clearTimeout(timer);
-      clearInterval(beat);
-      cancelled?.removeEventListener('abort', onCancel);
-      request?.abort();
+      session.abort();
       resolve(value);
     };
-    // the watch is bounded: it ends at the deadline, and is renewed every 30 s so a silent stream cannot stall us
-    const timer = setTimeout(() => finish({ done: false }), Math.max(0, Math.min(deadline - Date.now(), 30_000)));
-    const beat = setInterval(() => onProgress(lastWaiting), 5_000);
-    let lastWaiting = 'watch';
-    const cancelled = cancellation();
-    const onCancel = () => finish({ done: false });
-    cancelled?.addEventListener('abort', onCancel);
-    new Watch(kc)
-      .watch(
+    const sessionEnd = Date.now() + POD_WATCH_SESSION_SECONDS * 1000 + SESSION_GRACE_MS;
+    const armDeadline = (until = Infinity) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish({ done: false }), Math.max(0, Math.min(deadline, until, sessionEnd) - Date.now()));
+    };
+    armDeadline(until);
+    void withKubeSignal(session.signal, () =>
+      new DeadlineWatch(client.kc).watch(
         `/api/v1/namespaces/${namespace}/pods`,
-        { fieldSelector: `metadata.name=${name}`, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: true },
-        (type, obj: V1Pod) => {
+        {
+          fieldSelector: `metadata.name=${name}`,
+          ...(resourceVersion ? { resourceVersion } : {}),
+          allowWatchBookmarks: true,
+          timeoutSeconds: POD_WATCH_SESSION_SECONDS,
+        },
+        (type, obj) => {
           if (type === 'BOOKMARK' || type === 'ERROR') return;
-          const v = verdict(type === 'DELETED' ? undefined : obj);
-          if (v.done) return finish({ done: true, pod: type === 'DELETED' ? undefined : obj });
-          lastWaiting = v.waitingFor;
-          onProgress(v.waitingFor);
+          const pod = type === 'DELETED' ? undefined : (obj as V1Pod);
+          const v = verdict(pod);
+          if (v.done) return finish({ done: true, pod });
+          armDeadline(v.until);
+          onProgress?.(v.waitingFor);
         },
         () => finish({ done: false }),
-      )
-      .then(
-        (r) => {
-          request = r;
-          if (settled) r.abort();
-        },
-        () => finish({ done: false }),
-      );
+      ),
+    );
   });
-}
-
-function cancellation(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}
-
-function heartbeatSafe(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // not running inside an activity (direct calls in tests)
-  }
 }

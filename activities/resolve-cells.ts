@@ -1,7 +1,10 @@
+import type { V1Node } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../domain/failures.js';
 import { CELL_LABEL_KEY, NODE_TENANT_LABEL } from './cell-label.js';
 import type { Clusters } from './clusters.js';
+import { withKubeSignal } from '../worker/kube/deadlines.js';
+import { ClusterUnavailable } from '../worker/kube/errors.js';
 import { rethrowKubeError } from './kube-errors.js';
 import type { ResolveCellsInput } from './types.js';
 
@@ -9,30 +12,34 @@ import type { ResolveCellsInput } from './types.js';
  * Finds the cluster of each cell from node labels. A cell no cluster knows, or one that belongs to
  * another tenant, fails fast: a release must never touch another tenant's cells. An unreachable cluster
  * matters only when a cell is missing: then the cell may be there, so the attempt fails to be retried.
+ * Clusters are asked in parallel, each list with its request deadline (a hung cluster is an unreachable one);
+ * the answer comes as soon as every cell is found, without waiting for clusters that do not answer.
  */
 export function createResolveCells(clusters: Clusters) {
   return async function resolveCells(input: ResolveCellsInput): Promise<Record<string, string>> {
     const found: Record<string, string> = {};
     const foreign: string[] = [];
     const unreachable: string[] = [];
-    for (const name of clusters.names()) {
-      const { core } = clusters.get(name);
-      const nodes = await core.listNode({ labelSelector: `${CELL_LABEL_KEY} in (${input.cells.join(',')})` }).catch((err: unknown) => {
-        try {
-          return rethrowKubeError(err, `listing nodes of cluster ${name}`);
-        } catch (classified) {
-          if (classified instanceof ApplicationFailure) throw classified; // forbidden, invalid: not transient
-          unreachable.push(`cluster ${name}: ${(classified as Error).message}`);
-          return { items: [] };
+    // every cluster at once, each list with its request deadline; done as soon as every cell is found for the
+    // tenant (a hung cluster then costs nothing), else once every cluster has answered or failed
+    const allFound = new AbortController();
+    const lists = clusters.names().map((name) =>
+      withKubeSignal(allFound.signal, () => listNodesOfCells(clusters, name, input.cells)).then((listed) => {
+        if ('unreachable' in listed) return unreachable.push(listed.unreachable);
+        for (const node of listed.nodes) {
+          const cell = node.metadata?.labels?.[CELL_LABEL_KEY];
+          if (!cell) continue;
+          if (node.metadata?.labels?.[NODE_TENANT_LABEL] !== input.tenant) foreign.push(cell);
+          else found[cell] = name;
         }
-      });
-      for (const node of nodes.items) {
-        const cell = node.metadata?.labels?.[CELL_LABEL_KEY];
-        if (!cell) continue;
-        if (node.metadata?.labels?.[NODE_TENANT_LABEL] !== input.tenant) foreign.push(cell);
-        else found[cell] = name;
-      }
-    }
+        if (input.cells.every((c) => found[c])) allFound.abort();
+      }),
+    );
+    const everyList = Promise.all(lists);
+    everyList.catch(() => undefined); // lists still running when every cell is found end by themselves
+    await Promise.race([everyList, new Promise((resolve) => allFound.signal.addEventListener('abort', resolve))]);
+    allFound.abort();
+    unreachable.sort();
     const forbidden = [...new Set(foreign)].filter((c) => !found[c]);
     if (forbidden.length)
       throw ApplicationFailure.nonRetryable(
@@ -49,4 +56,20 @@ export function createResolveCells(clusters: Clusters) {
       );
     return found;
   };
+}
+
+/** The nodes of `cells` in one cluster, or why the cluster could not say. Forbidden or invalid: thrown, not transient. */
+async function listNodesOfCells(clusters: Clusters, name: string, cells: string[]): Promise<{ nodes: V1Node[] } | { unreachable: string }> {
+  try {
+    return { nodes: (await clusters.get(name).core.listNode({ labelSelector: `${CELL_LABEL_KEY} in (${cells.join(',')})` })).items };
+  } catch (err) {
+    try {
+      return rethrowKubeError(err, `listing nodes of cluster ${name}`);
+    } catch (classified) {
+      if (classified instanceof ApplicationFailure) throw classified;
+      // ClusterUnavailable names the cluster itself ("cluster kc2: no answer to GET /api/v1/nodes within 10s")
+      const message = (classified as Error).message;
+      return { unreachable: classified instanceof ClusterUnavailable ? message : `cluster ${name}: ${message}` };
+    }
+  }
 }

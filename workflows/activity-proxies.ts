@@ -30,7 +30,19 @@ export function budgeted(budgetSeconds: number) {
   return proxyActivities<Activities>({ startToCloseTimeout: '60s', scheduleToCloseTimeout: `${Math.max(budgetSeconds, 5)}s`, retry });
 }
 
-/** Per-pod protocol and verification waits: long, watch-based, heartbeating progress. */
+/**
+ * How long a wait may go without a heartbeat before Temporal gives its attempt up and retries it: the worker
+ * died or hangs. The activities heartbeat every 5 s whatever they do (POD_HEARTBEAT_INTERVAL_MS in
+ * activities/pod-attempt.ts, HEARTBEAT_MS in activities/await-group-stable.ts), and an attempt given up learns
+ * it from its next heartbeat and cancels its Kubernetes requests, so it never writes after its successor.
+ */
+const WAIT_HEARTBEAT_TIMEOUT = '15s';
+
+/**
+ * Per-pod protocol and verification waits: long, watch-based, heartbeating progress. The activity enforces its
+ * own deadline (the pod budget, the gate timeout), counted from its first attempt; startToClose is a backstop
+ * above it: the deadline, one request deadline and the time to name the cause fit well within 60 s.
+ */
 export function waits(deadlineSeconds: number) {
-  return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: '15s', retry });
+  return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: WAIT_HEARTBEAT_TIMEOUT, retry });
 }
