@@ -95,6 +95,34 @@ test('a component that never lets go pauses the release naming the pod, the step
   }
 });
 
+test('each traffic component is held to its own deadline: rpc stuck past its 20 s pauses the release naming rpc, long before the 120 s of dns', async () => {
+  const app = uniqueName('owndeadline');
+  const traffic = [
+    { name: 'service', deregistrationTimeoutSeconds: 30 },
+    { name: 'rpc', deregistrationTimeoutSeconds: 20 },
+    { name: 'dns', deregistrationTimeoutSeconds: 120 },
+  ];
+  const withTraffic = (image: string) => ({ ...spec(app, image), traffic });
+  const { revision } = await h.releases.upsertApp(withTraffic('registry.local/t:1'), 'alice');
+  const first = await h.releases.startRelease({ app, tenant: 'acme', revision, requestedBy: 'alice', strategy: { groups: 1 } });
+  expect((await h.releases.result(first)).state).toBe('succeeded');
+  await h.sandbox.control.setDeregistrationDelay('rpc', 110_000);
+  try {
+    await h.releases.upsertApp(withTraffic('registry.local/t:2'), 'alice');
+    const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1, maxConcurrentPods: 1 } });
+    // paused well before 120 s: held to the largest deadline of all (dns), the drain would still be waiting
+    const paused = await waitForStatus(h.releases, ref, 'paused at drain by rpc', (s) => s.state === 'paused', 90_000);
+    expect(paused.paused).toMatchObject({ pod: `${app}-rz01b-2`, step: 'drain' });
+    expect(paused.paused?.reason).toMatch(/traffic component rpc to let go of the pod \(past its timeout: rpc 20s\)/);
+    expect(paused.paused?.reason).not.toMatch(/dns|service/);
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+    await h.releases.resume(ref, { by: 'oncall' });
+    expect((await h.releases.result(ref)).state).toBe('succeeded');
+  } finally {
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+  }
+});
+
 test('a pod deleted while it drains is awaited as its replacement at the new revision, without a failed attempt', async () => {
   const app = uniqueName('vanish');
   await deployed(app, 30);
