@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { annotationsSchema, envSchema, namespaceProblem } from './kube-names.js';
 import { dnsLabel, imageRef } from './names.js';
 
 export const ContainerSchema = z.strictObject({
   name: dnsLabel,
   image: imageRef,
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).optional(),
+  env: envSchema.optional(),
 });
 
 export const TemplateSchema = z.strictObject({
@@ -12,13 +13,13 @@ export const TemplateSchema = z.strictObject({
     .array(ContainerSchema)
     .min(1, 'at least one container is needed')
     .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'container names must be unique'),
-  annotations: z.record(z.string(), z.string()).optional(),
+  annotations: annotationsSchema.optional(),
 });
 
 export const CellOverrideSchema = z.strictObject({
   replicas: z.number().int().min(0).max(1000).optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  env: envSchema.optional(),
+  annotations: annotationsSchema.optional(),
 });
 
 /** Traffic components Barista knows; each holds the finalizer `traffic.barista.dev/<name>` while it routes to a pod. */
@@ -35,8 +36,11 @@ export const TrafficComponentSchema = z.strictObject({
     .default(60),
 });
 
-/** What a person registers: an App and where it lives. Each change of template/overrides makes a new revision. */
-export const AppSpecSchema = z.strictObject({
+/**
+ * The fields of an App spec, each checked on its own (no cross-field rules, so that it can be picked from:
+ * the API's PUT body is this without name and tenant).
+ */
+export const AppSpecFields = z.strictObject({
   name: dnsLabel,
   tenant: dnsLabel,
   workspace: dnsLabel,
@@ -64,6 +68,32 @@ export const AppSpecSchema = z.strictObject({
         seen.add(c.name);
       });
     }),
+});
+
+/**
+ * What a person registers: an App and where it lives. Each change of template/overrides makes a new revision.
+ * Beyond each field: overrides only for cells of the placement, and a namespace (given, or the default
+ * `<tenant>-<workspace>`) that Kubernetes accepts and that is not one of its own (`kube-*`). These rules
+ * apply to input only: App records kept by the entity workflows are never parsed again.
+ */
+export const AppSpecSchema = AppSpecFields.superRefine((spec, ctx) => {
+  for (const cell of Object.keys(spec.overrides))
+    if (!spec.placement.cells.includes(cell))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overrides', cell],
+        message: `cell ${cell} is not in the placement (${spec.placement.cells.join(', ')}): overrides apply to placement cells only`,
+      });
+  const namespace = namespaceOf(spec);
+  const problem = namespaceProblem(namespace);
+  if (problem)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['namespace'],
+      message: spec.namespace
+        ? `namespace "${namespace}": ${problem}`
+        : `the default namespace "${namespace}" (<tenant>-<workspace>) cannot be used: it ${problem}; set a namespace`,
+    });
 });
 
 export type AppSpec = z.output<typeof AppSpecSchema>;

@@ -7,3 +7,4 @@ export * from './scope.js';
 export * from './strategy.js';
 export * from './validation.js';
 export * from './failures.js';
+export * from './kube-names.js';

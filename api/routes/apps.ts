@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppSpecSchema, DomainError, dnsLabel } from '../../domain/index.js';
+import { AppSpecFields, DomainError, dnsLabel } from '../../domain/index.js';
 import { TokenStore } from '../auth.js';
 import type { ApiContext } from '../context.js';
 
 export const AppParams = z.strictObject({ tenant: dnsLabel, app: dnsLabel });
-export const AppBody = AppSpecSchema.omit({ name: true, tenant: true });
+/** The PUT body: the spec without name and tenant (from the path); cross-field rules run in upsertApp. */
+export const AppBody = AppSpecFields.omit({ name: true, tenant: true });
 
 /** Apps: register or update (a changed template, replicas or overrides make a new revision), read, list. */
 export const appRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
