@@ -1,7 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import {
   WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type WorkflowHandle,
@@ -15,6 +15,7 @@ import {
   planRelease,
   toFieldIssues,
   type AppSpec,
+  type ReleaseRequest,
   type Revision,
 } from '../domain/index.js';
 import { appEntityId } from '../workflows/app-entity.js';
@@ -33,6 +34,9 @@ import {
 } from '../workflows/definitions.js';
 import { RELEASE_STATES, type ReleaseState, type ReleaseStatus } from '../workflows/release-status.js';
 import { SA } from '../workflows/search-attributes.js';
+import { checkPlacement } from './app-placement.js';
+import { IdempotencyKeyReusedError } from './errors.js';
+import { IDEMPOTENCY_KEY_TTL_MS, matchKey, requestHash, type StartMemo } from './idempotency.js';
 
 export interface ReleaseSummary {
   workflowId: string;
@@ -67,6 +71,14 @@ export interface ReleaseRef {
   runId: string;
 }
 
+/** A started release: `created` is false when an earlier start with the same idempotency key made it. */
+export interface StartedRelease extends ReleaseRef {
+  created: boolean;
+}
+
+/** Runs of one release workflow id read at most when looking for an idempotency key among finished ones. */
+const MAX_KEYED_RUNS = 200;
+
 /** How long an operator action waits for the release's worker to accept or refuse it. */
 const ACTION_DEADLINE_MS = 30_000;
 
@@ -83,11 +95,24 @@ export class ReleaseClient {
     private readonly taskQueue: string,
   ) {}
 
-  /** Registers or updates an App; a changed template/replicas/overrides makes a new revision. */
+  /** Temporal's frontend address, for errors that name it (undefined for a connection that does not tell). */
+  get temporalAddress(): string | undefined {
+    return (this.client.connection as { options?: { address?: string } }).options?.address;
+  }
+
+  /**
+   * Registers or updates an App; a changed template/replicas/overrides makes a new revision. Refused before
+   * anything is written: a spec Kubernetes would reject (annotation keys, env names, namespace), overrides
+   * outside the placement, cells that do not exist or belong to another tenant (asked of the clusters, see
+   * app-placement.ts: a cluster that does not answer about a cell new to the placement is an UnavailableError
+   * naming it).
+   */
   async upsertApp(input: unknown, by: string): Promise<{ revision: number; created: boolean }> {
     const parsed = AppSpecSchema.safeParse(input);
     if (!parsed.success) throw DomainError.invalid(toFieldIssues(parsed.error));
     const spec = parsed.data;
+    const registered = await this.getApp(spec.tenant, spec.name);
+    await checkPlacement(this.client, this.taskQueue, spec, registered?.spec.placement.cells);
     return await this.client.workflow.executeUpdateWithStart(upsertAppUpdate, {
       args: [{ spec, by }],
       startWorkflowOperation: new WithStartWorkflowOperation('appEntity', {
@@ -118,13 +143,59 @@ export class ReleaseClient {
    * Starts a release. Every input error (schema, unknown app or revision, empty scope, more groups than pods)
    * is a DomainError and nothing is started. A release of the same App in flight refuses the start with
    * its id (CONFLICT).
+   *
+   * With an idempotency key (api/idempotency.ts): the release started with that key and the same request, in
+   * flight or finished within the key's lifetime, is returned (`created: false`); another request with that
+   * key is refused (IdempotencyKeyReusedError). No check-then-start: the start uses Temporal's
+   * workflowIdConflictPolicy USE_EXISTING, so concurrent callers all get the one run in flight, and that run's
+   * memo (key, request hash, nonce of the call that created it) tells each caller whether it is theirs.
    */
-  async startRelease(input: unknown, opts: { idempotencyKey?: string } = {}): Promise<ReleaseRef> {
+  async startRelease(input: unknown, opts: { idempotencyKey?: string } = {}): Promise<StartedRelease> {
     const request = parseReleaseRequest(input);
     const workflowId = appReleaseId(request.tenant, request.app);
-    // the same idempotency key returns the release it started, in flight or finished
-    const previous = opts.idempotencyKey ? await this.latestRun(workflowId) : undefined;
-    if (previous && previous.memo?.idempotencyKey === opts.idempotencyKey) return { workflowId, runId: previous.runId };
+    const key = opts.idempotencyKey;
+    const hash = requestHash(request);
+    if (key) {
+      const earlier = await this.releaseWithKey(workflowId, key, hash);
+      if (earlier) return { ...earlier, created: false };
+    }
+    const args: [AppReleaseInput] = [await this.releaseInput(request)];
+    const memo: StartMemo = {
+      requestedBy: request.requestedBy,
+      startNonce: randomUUID(),
+      ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
+    };
+    const handle = await this.client.workflow.start('appRelease', {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args,
+      // a run in flight is handed back rather than refused: its memo says whether it is this request's
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      memo,
+      typedSearchAttributes: [
+        { key: SA.app, value: request.app },
+        { key: SA.tenant, value: request.tenant },
+        { key: SA.kind, value: 'app-release' },
+        { key: SA.state, value: 'planning' },
+      ],
+    });
+    const run = await this.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).describe();
+    const ref = { workflowId, runId: run.runId };
+    if (run.memo?.startNonce === memo.startNonce) return { ...ref, created: true };
+    const match = key ? matchKey(run, key, hash, new Date()) : 'unrelated';
+    if (match === 'same') return { ...ref, created: false };
+    if (match === 'other-request') throw new IdempotencyKeyReusedError(key!, ref);
+    throw new DomainError(
+      'CONFLICT',
+      `app ${request.tenant}/${request.app} already has a release in flight: ${workflowId} (run ${run.runId})`,
+      [],
+      ref,
+    );
+  }
+
+  /** What the release workflow starts with: the App as registered now, the target and the previous revision. */
+  private async releaseInput(request: ReleaseRequest): Promise<AppReleaseInput> {
     const record = await this.getApp(request.tenant, request.app);
     if (!record)
       throw new DomainError('NOT_FOUND', `app ${request.tenant}/${request.app} is not registered`, [
@@ -143,48 +214,43 @@ export class ReleaseClient {
     const namespace = namespaceOf(record.spec);
     // plan once here so that bad strategies are refused before anything starts (cells are resolved later)
     planRelease({ app: record.spec, namespace, from, to, request, clusterOf: () => 'unresolved' });
-    const args: [AppReleaseInput] = [{ request, app: record.spec, namespace, to, ...(from ? { from } : {}) }];
-    try {
-      const handle = await this.client.workflow.start('appRelease', {
-        workflowId,
-        taskQueue: this.taskQueue,
-        args,
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        memo: { requestedBy: request.requestedBy, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) },
-        typedSearchAttributes: [
-          { key: SA.app, value: request.app },
-          { key: SA.tenant, value: request.tenant },
-          { key: SA.kind, value: 'app-release' },
-          { key: SA.state, value: 'planning' },
-        ],
-      });
-      return { workflowId, runId: handle.firstExecutionRunId };
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const running = await this.client.workflow.getHandle(workflowId).describe();
-        throw new DomainError(
-          'CONFLICT',
-          `app ${request.tenant}/${request.app} already has a release in flight: ${workflowId} (run ${running.runId})`,
-          [],
-          {
-            workflowId,
-            runId: running.runId,
-          },
-        );
-      }
-      throw err;
-    }
+    return { request, app: record.spec, namespace, to, ...(from ? { from } : {}) };
   }
 
-  private async latestRun(workflowId: string): Promise<{ runId: string; memo?: Record<string, unknown> } | undefined> {
-    try {
-      const d = await this.client.workflow.getHandle(workflowId).describe();
-      return { runId: d.runId, ...(d.memo ? { memo: d.memo } : {}) };
-    } catch (err) {
-      if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
-      throw err;
+  /**
+   * The release an earlier start with `key` and this request made, if it is within the key's lifetime: the
+   * latest run first (read directly, so one just started is seen), then older runs from visibility (finished
+   * ones, long visible there). The key with another request: IdempotencyKeyReusedError.
+   */
+  private async releaseWithKey(workflowId: string, key: string, hash: string): Promise<ReleaseRef | undefined> {
+    const now = new Date();
+    const verdict = (run: { runId: string; memo?: Record<string, unknown>; startTime: Date }) => {
+      const match = matchKey(run, key, hash, now);
+      if (match === 'other-request') throw new IdempotencyKeyReusedError(key, { workflowId, runId: run.runId });
+      return match === 'same' ? { workflowId, runId: run.runId } : undefined;
+    };
+    const latest = await this.client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch((err: unknown) => {
+        if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+        throw err;
+      });
+    if (!latest) return undefined;
+    const found = verdict(latest);
+    if (found) return found;
+    const since = new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS).toISOString();
+    let read = 0;
+    for await (const run of this.client.workflow.list({
+      query: `WorkflowId = '${workflowId.replace(/['\\]/g, '')}' AND StartTime > '${since}'`,
+    })) {
+      if (run.runId !== latest.runId) {
+        const earlier = verdict(run);
+        if (earlier) return earlier;
+      }
+      if (++read >= MAX_KEYED_RUNS) break;
     }
+    return undefined;
   }
 
   /** Number of releases in each of Barista's release states (running, paused, succeeded, ...), all tenants. */

@@ -1,3 +1,4 @@
 // Entry point for the worker's workflow bundle: every workflow Barista runs.
 export { appEntity } from './app-entity.js';
 export { appRelease } from './app-release.js';
+export { checkCells } from './check-cells.js';

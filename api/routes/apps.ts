@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppSpecFields, DomainError, dnsLabel } from '../../domain/index.js';
 import { TokenStore } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { createErrorHandler } from '../errors.js';
 
 export const AppParams = z.strictObject({ tenant: dnsLabel, app: dnsLabel });
 /** The PUT body: the spec without name and tenant (from the path); cross-field rules run in upsertApp. */
@@ -11,9 +12,22 @@ export const AppBody = AppSpecFields.omit({ name: true, tenant: true });
 /** Apps: register or update (a changed template, replicas or overrides make a new revision), read, list. */
 export const appRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async function routes(app) {
+    // errors of these routes name the Temporal address when Temporal does not answer (503)
+    app.setErrorHandler(createErrorHandler({ temporalAddress: ctx.releases.temporalAddress }));
+
     app.put(
       '/v1/tenants/:tenant/apps/:app',
-      { schema: { params: AppParams, body: AppBody, tags: ['apps'], summary: 'Register or update an App' } },
+      {
+        schema: {
+          params: AppParams,
+          body: AppBody,
+          tags: ['apps'],
+          summary: 'Register or update an App',
+          description:
+            '400 names the field of anything Kubernetes or the clusters would refuse (unknown or foreign cells, annotation ' +
+            'keys, env names, overrides outside the placement, kube-* namespaces); 503 names a cluster that did not answer.',
+        },
+      },
       async (req) => {
         const identity = ctx.identify(req);
         TokenStore.authorize(identity, 'apps:write', req.params.tenant);

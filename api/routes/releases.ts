@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { dnsLabel, ReleaseRequestSchema } from '../../domain/index.js';
 import { TokenStore, type Permission } from '../auth.js';
 import type { ApiContext } from '../context.js';
+import { createErrorHandler } from '../errors.js';
 import { RELEASE_ACTIONS, type ActionInputs, type ReleaseAction } from '../../workflows/definitions.js';
 import { RELEASE_STATES } from '../../workflows/release-status.js';
 import { AppParams } from './apps.js';
@@ -39,6 +40,8 @@ const ACTION_PERMISSIONS: Record<ReleaseAction, Permission> = {
 export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async function routes(app) {
     const base = '/v1/tenants/:tenant/apps/:app/release';
+    // errors of these routes name the Temporal address when Temporal does not answer (503)
+    app.setErrorHandler(createErrorHandler({ temporalAddress: ctx.releases.temporalAddress }));
 
     app.get(
       '/v1/tenants/:tenant/releases',
@@ -62,16 +65,28 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
 
     app.post(
       base,
-      { schema: { params: AppParams, headers: Headers, body: StartBody, tags: ['releases'], summary: 'Start a release' } },
+      {
+        schema: {
+          params: AppParams,
+          headers: Headers,
+          body: StartBody,
+          tags: ['releases'],
+          summary: 'Start a release',
+          description:
+            '201: started. 200: this Idempotency-Key and request started it before (same workflowId and runId). ' +
+            '409: another release is in flight. ' +
+            '422: this Idempotency-Key was used with a different request within 24 h.',
+        },
+      },
       async (req, reply) => {
         const identity = ctx.identify(req);
         TokenStore.authorize(identity, 'release:start', req.params.tenant);
         const key = req.headers['idempotency-key'];
-        const ref = await ctx.releases.startRelease(
+        const { created, ...ref } = await ctx.releases.startRelease(
           { ...req.body, app: req.params.app, tenant: req.params.tenant, requestedBy: identity.name },
           key ? { idempotencyKey: key } : {},
         );
-        return reply.status(201).send(ref);
+        return reply.status(created ? 201 : 200).send(ref);
       },
     );
 

@@ -1,5 +1,8 @@
+import net from 'node:net';
+import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { hashToken, TokenStore } from '../../api/auth.js';
+import { ReleaseClient } from '../../api/release-client.js';
 import { buildApi } from '../../api/server.js';
 import { createLogger } from '../../sandbox/logger.js';
 import { eventually, uniqueName } from '../support/sandbox.js';
@@ -45,6 +48,26 @@ afterAll(async () => {
   await h?.stop();
 });
 
+/** Several calls at once, e.g. 100 starts with one key. */
+async function callMany(n: number, opts: Parameters<typeof call>[0]) {
+  return Promise.all(Array.from({ length: n }, () => call(opts)));
+}
+
+/**
+ * The answer to a PUT that asks the clusters about its cells: a 503 while a cluster another test stopped
+ * (kc3, kc4) is down is retried until it is back, so that the test sees the answer about the cell itself.
+ */
+async function putAsked(url: string, payload: unknown, token = tokens.admin) {
+  return eventually(
+    `an answer about the cells of ${url}`,
+    async () => {
+      const res = await call({ method: 'PUT', url, headers: auth(token), payload });
+      return res.statusCode === 503 ? undefined : res;
+    },
+    90_000,
+  );
+}
+
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 const appBody = {
   workspace: 'prod',
@@ -68,7 +91,8 @@ test('register an app, start a release idempotently, approve it, read its status
   const first = await start();
   expect(first.statusCode).toBe(201);
   const again = await start();
-  expect(again.json()).toEqual(first.json()); // same key, same release
+  expect(again.statusCode).toBe(200); // same key, same request: the same release, not a new one
+  expect(again.json()).toEqual(first.json());
   const other = await call({ method: 'POST', url: `/v1/tenants/acme/apps/${app}/release`, headers: auth(tokens.releaser), payload: {} });
   expect(other.statusCode).toBe(409);
   expect(other.json().error).toMatch(/already has a release in flight/);
@@ -120,9 +144,7 @@ test("a tenant's Apps are listed, another tenant's are not, and releases filter 
     payload: { ...appBody, template: { containers: [{ name: 'app', image: 'registry.local/api:2' }] } },
   });
   const globexBody = { ...appBody, workspace: 'staging', placement: { cells: ['rz02a'] }, replicasPerCell: 1 };
-  expect(
-    (await call({ method: 'PUT', url: `/v1/tenants/globex/apps/${foreign}`, headers: auth(tokens.other), payload: globexBody })).statusCode,
-  ).toBe(200);
+  expect((await putAsked(`/v1/tenants/globex/apps/${foreign}`, globexBody, tokens.other)).statusCode).toBe(200);
 
   type Listed = { name: string; tenant: string; latest: number; released: Record<string, number> };
   const listed = await eventually('both acme Apps listed', async () => {
@@ -300,4 +322,167 @@ test('the OpenAPI document describes the routes', async () => {
       '/v1/tenants/{tenant}/apps/{app}/release/approve',
     ]),
   );
+});
+
+describe('idempotency keys, as payment APIs have them', () => {
+  const startWith = (app: string, key: string, payload: unknown) =>
+    call({
+      method: 'POST',
+      url: `/v1/tenants/acme/apps/${app}/release`,
+      headers: { ...auth(tokens.releaser), 'idempotency-key': key },
+      payload,
+    });
+  const register = async (app: string) =>
+    expect(
+      (await call({ method: 'PUT', url: `/v1/tenants/acme/apps/${app}`, headers: auth(tokens.releaser), payload: appBody })).statusCode,
+    ).toBe(200);
+  const manual = { strategy: { groups: 2, gate: { type: 'manual' } } };
+
+  test('the same key with a different body is refused with 422 naming the key; nothing else starts', async () => {
+    const app = uniqueName('idem-diff');
+    await register(app);
+    const first = await startWith(app, `k-${app}`, manual);
+    expect(first.statusCode).toBe(201);
+    const other = await startWith(app, `k-${app}`, { strategy: { groups: 1 } });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().error).toMatch(new RegExp(`Idempotency-Key "k-${app}" was already used with a different request`));
+    expect(other.json().issues[0].field).toBe('headers.idempotency-key');
+    // defaults spelled out are the same request
+    const spelled = await startWith(app, `k-${app}`, { strategy: { ...manual.strategy, mode: 'in-place', beta: 'none' }, queue: false });
+    expect(spelled.statusCode).toBe(200);
+    expect(spelled.json()).toEqual(first.json());
+    await h.client.workflow.getHandle(first.json().workflowId, first.json().runId).terminate('test done');
+  });
+
+  test('100 concurrent starts with one key all get the same release: one 201, the rest 200', async () => {
+    const app = uniqueName('idem-100');
+    await register(app);
+    const answers = await callMany(100, {
+      method: 'POST',
+      url: `/v1/tenants/acme/apps/${app}/release`,
+      headers: { ...auth(tokens.releaser), 'idempotency-key': `k-${app}` },
+      payload: manual,
+    });
+    const codes = answers.map((a) => a.statusCode);
+    expect(codes.filter((c) => c === 201)).toHaveLength(1);
+    expect(codes.filter((c) => c === 200)).toHaveLength(99);
+    const runs = new Set(answers.map((a) => a.json().runId as string));
+    expect(runs.size).toBe(1);
+    const [runId] = [...runs];
+    const listed = await eventually('the one release listed', async () => {
+      const { releases } = (
+        await call({ method: 'GET', url: `/v1/tenants/acme/releases?app=${app}`, headers: auth(tokens.viewer) })
+      ).json() as { releases: { runId: string }[] };
+      return releases.length ? releases : undefined;
+    });
+    expect(listed.map((r) => r.runId)).toEqual([runId]);
+    await h.client.workflow.getHandle(`release/acme/${app}`, runId).terminate('test done');
+  });
+
+  test('a finished release is found by its key, also after a later release of the App', async () => {
+    const app = uniqueName('idem-done');
+    await register(app);
+    const first = await startWith(app, `k1-${app}`, { strategy: { groups: 1 } });
+    expect(first.statusCode).toBe(201);
+    expect((await h.releases.result(first.json())).state).toBe('succeeded');
+    const replay = await startWith(app, `k1-${app}`, { strategy: { groups: 1 } });
+    expect([replay.statusCode, replay.json()]).toEqual([200, first.json()]);
+    const second = await startWith(app, `k2-${app}`, { strategy: { groups: 1 } });
+    expect(second.statusCode).toBe(201);
+    await h.releases.result(second.json());
+    // the first key still names the first release (found among earlier runs), its lifetime is 24 h
+    await eventually('the earlier run found by its key', async () => {
+      const again = await startWith(app, `k1-${app}`, { strategy: { groups: 1 } });
+      return again.statusCode === 200 && again.json().runId === first.json().runId ? again : undefined;
+    });
+    expect((await startWith(app, `k1-${app}`, { strategy: { groups: 2 } })).statusCode).toBe(422);
+  });
+});
+
+describe('registration refuses what could never be released: 400 naming the field, nothing registered', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['an unknown cell', { placement: { cells: ['rz00a', 'rz99z'] } }, /^placement\.cells\[1\]$/],
+    ["another tenant's cell", { placement: { cells: ['rz02a'] } }, /^placement\.cells\[0\]$/],
+    [
+      'an invalid annotation key',
+      { template: { containers: [{ name: 'app', image: 'registry.local/api:1' }], annotations: { 'bad key!': 'x' } } },
+      /^template\.annotations\.bad key!$/,
+    ],
+    [
+      'an invalid env name',
+      { template: { containers: [{ name: 'app', image: 'registry.local/api:1', env: { 'LOG-LEVEL': 'debug' } }] } },
+      /^template\.containers\[0\]\.env\.LOG-LEVEL$/,
+    ],
+    ['an invalid env name in an override', { overrides: { rz00a: { env: { '9LIVES': 'x' } } } }, /^overrides\.rz00a\.env\.9LIVES$/],
+    ['an override for a cell outside the placement', { overrides: { rz00b: { replicas: 1 } } }, /^overrides\.rz00b$/],
+    ['the kube-system namespace', { namespace: 'kube-system' }, /^namespace$/],
+  ];
+  const names = cases.map(([what]) =>
+    uniqueName(
+      `reg-${what
+        .split(' ')
+        .at(-1)!
+        .replace(/[^a-z]/g, '')}`,
+    ),
+  );
+
+  test.each(cases.map((c, i) => [...c, names[i]!] as const))('%s', async (_what, change, field, app) => {
+    const res = await putAsked(`/v1/tenants/acme/apps/${app}`, { ...appBody, ...change });
+    expect(res.statusCode).toBe(400);
+    const body = res.json() as { error: string; issues: { field: string; message: string }[] };
+    expect(body.issues.some((i) => field.test(i.field))).toBe(true);
+    // a foreign cell's owner is not told
+    expect(body.error).not.toMatch(/globex/);
+    const get = await call({ method: 'GET', url: `/v1/tenants/acme/apps/${app}`, headers: auth(tokens.viewer) });
+    expect(get.statusCode).toBe(404);
+  });
+
+  test("the same cell is fine for its own tenant, and an App's cells are found in each of its clusters", async () => {
+    expect(
+      (await putAsked(`/v1/tenants/acme/apps/${uniqueName('reg-ok')}`, { ...appBody, placement: { cells: ['rz00a', 'rz01b'] } }))
+        .statusCode,
+    ).toBe(200);
+  });
+});
+
+test('with Temporal down, the API answers 503 naming Temporal and its address', async () => {
+  // a port nothing listens on (the shared sandbox's Temporal stays up)
+  const port = await new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  const connection = Connection.lazy({ address: `127.0.0.1:${port}` });
+  const down = new ReleaseClient(new Client({ connection }), 'nowhere');
+  const downApi = await buildApi({
+    releases: down,
+    tokens: new TokenStore([{ name: 'ada', sha256: hashToken(tokens.admin), roles: ['admin'], tenants: ['*'] }]),
+    logger: createLogger('api-down', 'error'),
+  });
+  const downBase = await downApi.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const ask = (method: string, path: string, payload?: unknown) =>
+      fetch(`${downBase}${path}`, {
+        method,
+        headers: { ...auth(tokens.admin), ...(payload ? { 'content-type': 'application/json' } : {}) },
+        ...(payload ? { body: JSON.stringify(payload) } : {}),
+      });
+    // in parallel: each waits out the Temporal client's own retries (about 20 s) first
+    const answers = await Promise.all([
+      ask('PUT', '/v1/tenants/acme/apps/x', appBody),
+      ask('POST', '/v1/tenants/acme/apps/x/release', {}),
+      ask('GET', '/v1/tenants/acme/apps/x/release'),
+    ]);
+    for (const res of answers) {
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: string }).error).toMatch(
+        new RegExp(`^Temporal at 127\\.0\\.0\\.1:${port} is unavailable: .*ECONNREFUSED`),
+      );
+      expect(res.headers.get('retry-after')).toBe('5');
+    }
+  } finally {
+    await downApi.close();
+    await connection.close();
+  }
 });

@@ -1,0 +1,60 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { FailureTypes } from '../domain/failures.js';
+
+/**
+ * How long the clusters get to say where a cell is, retries included, before the cell counts as unchecked. Above
+ * one Kubernetes request deadline (10 s by default, worker/kube/deadlines.ts), so that a cluster that does not
+ * answer is named by the failed list of its nodes rather than by a bare timeout.
+ */
+export const CHECK_CELLS_DEADLINE_SECONDS = 15;
+
+export interface CheckCellsInput {
+  tenant: string;
+  workspace: string;
+  cells: string[];
+}
+
+/** What the clusters said about one cell of a placement. */
+export type CellCheck =
+  | { cell: string; outcome: 'found'; cluster: string }
+  | { cell: string; outcome: 'unknown' }
+  | { cell: string; outcome: 'foreign' }
+  /** No answer within the deadline: a cluster that could hold the cell did not answer (`reason` names it). */
+  | { cell: string; outcome: 'unchecked'; reason: string };
+
+/** Workflow id of one check of an App's placement. */
+export function checkCellsId(tenant: string, app: string, nonce: string): string {
+  return `check-cells/${tenant}/${app}/${nonce}`;
+}
+
+const { resolveCells } = proxyActivities<Activities>({
+  scheduleToCloseTimeout: `${CHECK_CELLS_DEADLINE_SECONDS}s`,
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '2s',
+    nonRetryableErrorTypes: [FailureTypes.unknownCell, FailureTypes.forbidden, FailureTypes.invalidInput, FailureTypes.unknownCluster],
+  },
+});
+
+/**
+ * Asks the clusters, before an App is registered, where each cell of its placement is: one `resolveCells`
+ * per cell (so that each answer names its cell), each within a short deadline. The API has no cluster
+ * credentials; the worker has. Never fails: every cell gets an outcome.
+ */
+export async function checkCells(input: CheckCellsInput): Promise<CellCheck[]> {
+  return Promise.all(input.cells.map((cell) => checkCell(input, cell)));
+}
+
+async function checkCell(input: CheckCellsInput, cell: string): Promise<CellCheck> {
+  try {
+    const found = await resolveCells({ tenant: input.tenant, workspace: input.workspace, cells: [cell] });
+    return { cell, outcome: 'found', cluster: found[cell] ?? '' };
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === FailureTypes.unknownCell) return { cell, outcome: 'unknown' };
+    if (cause instanceof ApplicationFailure && cause.type === FailureTypes.forbidden) return { cell, outcome: 'foreign' };
+    return { cell, outcome: 'unchecked', reason: cause?.message ?? (err as Error).message };
+  }
+}
