@@ -2,6 +2,7 @@ export * from './app.js';
 export * from './errors.js';
 export * from './names.js';
 export * from './plan-groups.js';
+export * from './plan-groups-v1.js';
 export * from './release.js';
 export * from './scope.js';
 export * from './strategy.js';

@@ -4,6 +4,7 @@ import { replicasIn, workloadName } from './app.js';
 import { DomainError } from './errors.js';
 import { dnsLabel } from './names.js';
 import { cellPods, planGroups, PlanError, type PlannedGroup } from './plan-groups.js';
+import { planGroupsV1 } from './plan-groups-v1.js';
 import { effectiveScope } from './scope.js';
 import { StrategySchema, type Strategy } from './strategy.js';
 import { toFieldIssues } from './validation.js';
@@ -50,6 +51,14 @@ export interface ReleasePlan {
 }
 
 /**
+ * Which group planner a release uses: `exact` (default) honours the strategy exactly; `v1` is the planner of
+ * releases started before it, which the workflow keeps (behind a patch) so that their histories replay.
+ */
+export type GroupPlanner = 'v1' | 'exact';
+
+const groupPlanners = { v1: planGroupsV1, exact: planGroups } satisfies Record<GroupPlanner, typeof planGroups>;
+
+/**
  * Plans a release of `app` to revision `to` over placement ∩ mask. `clusterOf` maps a cell to its
  * cluster. Errors name the request field (mask, revision, strategy.groups, …).
  */
@@ -60,6 +69,7 @@ export function planRelease(input: {
   to: Revision;
   request: ReleaseRequest;
   clusterOf: (cell: string) => string | undefined;
+  planner?: GroupPlanner;
 }): ReleasePlan {
   const { app, request } = input;
   const scope = effectiveScope(app.placement.cells, request.mask);
@@ -83,7 +93,7 @@ export function planRelease(input: {
     return { cell, cluster, workload: workloadName(app.name, cell), replicas: replicasIn(input.to, cell) };
   });
   try {
-    const groups = planGroups(
+    const groups = groupPlanners[input.planner ?? 'exact'](
       cells.map((c) => cellPods(c.cell, c.workload, c.replicas)),
       request.strategy,
     );
