@@ -1,12 +1,15 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { createActivityMetrics, type ActivityMetrics } from './metrics.js';
 import { createAwaitGroupStable } from './await-group-stable.js';
+import { createAwaitReleaseClosed } from './await-release-closed.js';
 import type { Clusters } from './clusters.js';
 import { createEnsurePodReleased } from './ensure-pod-released.js';
 import { createEnsurePodHandedBack } from './ensure-pod-handed-back.js';
 import { createEnsureWorkload } from './ensure-workload.js';
 import { createResolveCells } from './resolve-cells.js';
+import { createStartQueuedRelease } from './start-queued-release.js';
 
 export { Clusters } from './clusters.js';
 export { createActivityMetrics, type ActivityMetrics } from './metrics.js';
@@ -58,3 +61,16 @@ function attempt(): number {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The release queue's activities: they start releases and wait for them through Temporal, so they take a
+ * Temporal client (the worker's own connection), not the clusters.
+ */
+export function createReleaseQueueActivities(temporal: Client) {
+  return {
+    startQueuedRelease: createStartQueuedRelease(temporal),
+    awaitReleaseClosed: createAwaitReleaseClosed(temporal),
+  };
+}
+
+export type ReleaseQueueActivities = ReturnType<typeof createReleaseQueueActivities>;

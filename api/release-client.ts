@@ -33,10 +33,12 @@ import {
   type ReleaseAction,
 } from '../workflows/definitions.js';
 import { RELEASE_STATES, type ReleaseState, type ReleaseStatus } from '../workflows/release-status.js';
+import type { ReleaseQueueStatus } from '../workflows/queued-release.js';
 import { SA } from '../workflows/search-attributes.js';
 import { checkPlacement } from './app-placement.js';
 import { IdempotencyKeyReusedError } from './errors.js';
 import { IDEMPOTENCY_KEY_TTL_MS, matchKey, requestHash, type StartMemo } from './idempotency.js';
+import { enqueueRelease, readQueue, type QueuedReleaseRef } from './release-queue.js';
 
 export interface ReleaseSummary {
   workflowId: string;
@@ -75,6 +77,9 @@ export interface ReleaseRef {
 export interface StartedRelease extends ReleaseRef {
   created: boolean;
 }
+
+/** What a start request became: a release, or (with `queue: true` while another is in flight) a queue entry. */
+export type ReleaseRequestOutcome = { started: StartedRelease } | { queued: QueuedReleaseRef };
 
 /** Runs of one release workflow id read at most when looking for an idempotency key among finished ones. */
 const MAX_KEYED_RUNS = 200;
@@ -192,6 +197,34 @@ export class ReleaseClient {
       [],
       ref,
     );
+  }
+
+  /**
+   * Starts a release, or with `queue: true` while another release of the App is in flight, queues it behind
+   * that one (and behind those queued before it): it starts when they have ended (see workflows/queued-release.ts).
+   */
+  async requestRelease(input: unknown, opts: { idempotencyKey?: string } = {}): Promise<ReleaseRequestOutcome> {
+    const request = parseReleaseRequest(input);
+    try {
+      return { started: await this.startRelease(request, opts) };
+    } catch (err) {
+      if (!request.queue || !(err instanceof DomainError) || err.code !== 'CONFLICT') throw err;
+      const key = opts.idempotencyKey;
+      const behind = typeof err.details.runId === 'string' ? err.details.runId : undefined;
+      const queued = await enqueueRelease(this.client, this.taskQueue, {
+        ticket: key ?? randomUUID(),
+        request,
+        requestHash: requestHash(request),
+        ...(key ? { idempotencyKey: key } : {}),
+        ...(behind ? { behind } : {}),
+      });
+      return { queued };
+    }
+  }
+
+  /** The App's release queue: entries waiting in order (each saying what it waits behind), and recent starts. */
+  queueStatus(tenant: string, app: string): Promise<ReleaseQueueStatus> {
+    return readQueue(this.client, tenant, app);
   }
 
   /** What the release workflow starts with: the App as registered now, the target and the previous revision. */

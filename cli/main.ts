@@ -69,6 +69,7 @@ release
   .option('--mask <cells>', 'comma-separated cells this release may change')
   .option('--reason <text>')
   .option('--idempotency-key <key>')
+  .option('--queue', 'if a release of the App is in flight, queue this one behind it instead of being refused')
   .action(
     async (
       ref: string,
@@ -81,6 +82,7 @@ release
         mask?: string;
         reason?: string;
         idempotencyKey?: string;
+        queue?: boolean;
       },
     ) => {
       const gate =
@@ -100,16 +102,18 @@ release
         ...(o.revision !== undefined ? { revision: o.revision } : {}),
         ...(o.mask ? { mask: o.mask.split(',') } : {}),
         ...(o.reason ? { reason: o.reason } : {}),
+        ...(o.queue ? { queue: true } : {}),
         strategy,
       };
-      const started = await api<{ workflowId: string; runId: string }>(
+      const answer = await api<{ workflowId: string; runId: string } | { queued: { ticket: string; status: string } }>(
         await loadConfig(),
         'POST',
         `${appRoute(ref)}/release`,
         body,
         o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
       );
-      console.log(`started ${started.workflowId} (run ${started.runId})`);
+      if ('queued' in answer) console.log(`queued as ${answer.queued.ticket}: ${answer.queued.status}`);
+      else console.log(`started ${answer.workflowId} (run ${answer.runId})`);
     },
   );
 

@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { Clusters, createActivities, createActivityMetrics, type ActivityMetrics } from '../activities/index.js';
+import {
+  Clusters,
+  createActivities,
+  createActivityMetrics,
+  createReleaseQueueActivities,
+  type ActivityMetrics,
+} from '../activities/index.js';
 import { createReleaseMetricSinks } from './release-metrics.js';
 
 export const DEFAULT_TASK_QUEUE = 'barista';
@@ -24,17 +31,23 @@ export interface WorkerOptions {
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const metrics = opts.metrics ?? createActivityMetrics();
+  const namespace = opts.namespace ?? 'default';
+  // the release queue's activities start and await releases: a client on the worker's own connection
+  const temporal = new Client({ connection, namespace });
   const worker = await Worker.create({
     connection,
-    namespace: opts.namespace ?? 'default',
+    namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-    activities: createActivities({
-      clusters: new Clusters(opts.kubeconfig),
-      logger: opts.logger,
-      skipDrainForTests: opts.skipDrainForTests ?? false,
-      metrics,
-    }),
+    activities: {
+      ...createActivities({
+        clusters: new Clusters(opts.kubeconfig),
+        logger: opts.logger,
+        skipDrainForTests: opts.skipDrainForTests ?? false,
+        metrics,
+      }),
+      ...createReleaseQueueActivities(temporal),
+    },
     sinks: createReleaseMetricSinks(metrics.registry),
     maxConcurrentActivityTaskExecutions: 200,
   });

@@ -71,10 +71,10 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           headers: Headers,
           body: StartBody,
           tags: ['releases'],
-          summary: 'Start a release',
+          summary: 'Start a release (or queue it behind the one in flight, with queue: true)',
           description:
             '201: started. 200: this Idempotency-Key and request started it before (same workflowId and runId). ' +
-            '409: another release is in flight. ' +
+            '202: queued behind the release in flight (queue: true). 409: another release is in flight. ' +
             '422: this Idempotency-Key was used with a different request within 24 h.',
         },
       },
@@ -82,11 +82,24 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
         const identity = ctx.identify(req);
         TokenStore.authorize(identity, 'release:start', req.params.tenant);
         const key = req.headers['idempotency-key'];
-        const { created, ...ref } = await ctx.releases.startRelease(
+        const outcome = await ctx.releases.requestRelease(
           { ...req.body, app: req.params.app, tenant: req.params.tenant, requestedBy: identity.name },
           key ? { idempotencyKey: key } : {},
         );
+        if ('queued' in outcome) return reply.status(202).send({ queued: outcome.queued });
+        const { created, ...ref } = outcome.started;
         return reply.status(created ? 201 : 200).send(ref);
+      },
+    );
+
+    app.get(
+      `${base}/queue`,
+      {
+        schema: { params: AppParams, tags: ['releases'], summary: 'Releases queued behind the one in flight, in order, and recent starts' },
+      },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        return ctx.releases.queueStatus(req.params.tenant, req.params.app);
       },
     );
 

@@ -445,6 +445,99 @@ describe('registration refuses what could never be released: 400 naming the fiel
   });
 });
 
+test('queue: true waits behind the release in flight, then starts at the revision latest at that moment', async () => {
+  const app = uniqueName('queue');
+  const url = `/v1/tenants/acme/apps/${app}`;
+  const put = (image: string) =>
+    call({
+      method: 'PUT',
+      url,
+      headers: auth(tokens.releaser),
+      payload: { ...appBody, template: { containers: [{ name: 'app', image }] } },
+    });
+  expect((await put('registry.local/q:1')).statusCode).toBe(200);
+  const first = await call({
+    method: 'POST',
+    url: `${url}/release`,
+    headers: auth(tokens.releaser),
+    payload: { strategy: { groups: 2, gate: { type: 'manual' } } },
+  });
+  expect(first.statusCode).toBe(201);
+  const firstRef = first.json() as { workflowId: string; runId: string };
+  expect((await put('registry.local/q:2')).json()).toEqual({ revision: 2, created: true });
+
+  // without queue: refused; with queue: 202 and a place in the queue behind the first
+  expect((await call({ method: 'POST', url: `${url}/release`, headers: auth(tokens.releaser), payload: {} })).statusCode).toBe(409);
+  const queued = await call({
+    method: 'POST',
+    url: `${url}/release`,
+    headers: { ...auth(tokens.releaser), 'idempotency-key': `q-${app}` },
+    payload: { queue: true, strategy: { groups: 1 } },
+  });
+  expect(queued.statusCode).toBe(202);
+  expect(queued.json().queued).toMatchObject({ ticket: `q-${app}`, position: 1, status: `queued behind ${firstRef.runId}` });
+  // the same key and request finds its place again
+  const again = await call({
+    method: 'POST',
+    url: `${url}/release`,
+    headers: { ...auth(tokens.releaser), 'idempotency-key': `q-${app}` },
+    payload: { queue: true, strategy: { groups: 1 } },
+  });
+  expect([again.statusCode, again.json().queued.ticket]).toEqual([202, `q-${app}`]);
+  // a second queued release waits behind the first queued one
+  const later = await call({
+    method: 'POST',
+    url: `${url}/release`,
+    headers: { ...auth(tokens.releaser), 'idempotency-key': `q2-${app}` },
+    payload: { queue: true, strategy: { groups: 1 }, reason: 'second in the queue' },
+  });
+  expect(later.json().queued).toMatchObject({ position: 2, status: `queued behind ${firstRef.runId} and 1 queued release ahead` });
+  const queue = await call({ method: 'GET', url: `${url}/release/queue`, headers: auth(tokens.viewer) });
+  expect(queue.json().entries).toEqual([
+    expect.objectContaining({ ticket: `q-${app}`, state: 'queued', requestedBy: 'rita', position: 1 }),
+    expect.objectContaining({ ticket: `q2-${app}`, state: 'queued', position: 2 }),
+  ]);
+
+  const approve = await call({ method: 'POST', url: `${url}/release/approve`, headers: auth(tokens.approver), payload: { group: 0 } });
+  expect(approve.statusCode).toBeLessThan(300);
+  expect((await h.releases.result(firstRef)).state).toBe('succeeded');
+  type Entry = { state: string; release?: { workflowId: string; runId: string }; status: string };
+  const entries = async () =>
+    (await call({ method: 'GET', url: `${url}/release/queue`, headers: auth(tokens.viewer) })).json().entries as Entry[];
+  const started = await eventually(
+    'the queued release started',
+    async () => {
+      const [head] = await entries();
+      return head?.state === 'started' ? head : undefined;
+    },
+    60_000,
+  );
+  expect(started.status).toBe(`started as run ${started.release!.runId}`);
+  const second = await h.releases.result(started.release!);
+  expect(second).toMatchObject({ state: 'succeeded', from: 1, to: 2 });
+  expect(second.audit.find((a) => a.action === 'requested')?.by).toBe('rita');
+  // then the next one, only once the first queued release has ended
+  const next = await eventually(
+    'the second queued release started',
+    async () => {
+      const [, entry] = await entries();
+      return entry?.state === 'started' ? entry : undefined;
+    },
+    60_000,
+  );
+  const third = await h.releases.result(next.release!);
+  expect(third.state).toBe('succeeded');
+  expect(Date.parse(third.startedAt)).toBeGreaterThanOrEqual(Date.parse(second.finishedAt!));
+  // its key now names the release it became
+  const replay = await call({
+    method: 'POST',
+    url: `${url}/release`,
+    headers: { ...auth(tokens.releaser), 'idempotency-key': `q-${app}` },
+    payload: { queue: true, strategy: { groups: 1 } },
+  });
+  expect([replay.statusCode, replay.json()]).toEqual([200, started.release]);
+});
+
 test('with Temporal down, the API answers 503 naming Temporal and its address', async () => {
   // a port nothing listens on (the shared sandbox's Temporal stays up)
   const port = await new Promise<number>((resolve) => {
