@@ -6,6 +6,7 @@ import {
   type Informer,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import { withKubeSignal } from './deadlines.js';
 import { DeadlineWatch } from './watch.js';
 
 export type CachedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
@@ -38,6 +39,9 @@ export function startResilientInformer<T extends KubernetesObject>(
 ): ResilientInformer<T> {
   const informer = new ListWatch<T>(path, new DeadlineWatch(kc), list, false, opts.labelSelector);
   let stopped = false;
+  // ends every list and watch of this informer on stop(), also one still connecting (ListWatch.stop() only
+  // aborts a watch it already holds)
+  const lifetime = new AbortController();
   let backoff = 250;
   let markSynced: () => void = () => undefined;
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
@@ -61,7 +65,7 @@ export function startResilientInformer<T extends KubernetesObject>(
     const noteFailure = () => (failed = true);
     informer.on('error', noteFailure);
     try {
-      await informer.start();
+      await withKubeSignal(lifetime.signal, () => informer.start());
     } catch (err) {
       failed = true;
       restart(err);
@@ -78,6 +82,7 @@ export function startResilientInformer<T extends KubernetesObject>(
     synced,
     stop: async () => {
       stopped = true;
+      lifetime.abort();
       await informer.stop();
     },
   };
