@@ -1,4 +1,5 @@
 import type { V1Node } from '@kubernetes/client-node';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../domain/failures.js';
 import { CELL_LABEL_KEY, NODE_TENANT_LABEL } from './cell-label.js';
@@ -23,8 +24,11 @@ export function createResolveCells(clusters: Clusters) {
     // every cluster at once, each list with its request deadline; done as soon as every cell is found for the
     // tenant (a hung cluster then costs nothing), else once every cluster has answered or failed
     const allFound = new AbortController();
+    const budgetEnds = reportBy();
     const lists = clusters.names().map((name) =>
-      withKubeSignal(allFound.signal, () => listNodesOfCells(clusters, name, input.cells)).then((listed) => {
+      withKubeSignal(AbortSignal.any([allFound.signal, givenUpAt(name, budgetEnds)]), () =>
+        listNodesOfCells(clusters, name, input.cells),
+      ).then((listed) => {
         if ('unreachable' in listed) return unreachable.push(listed.unreachable);
         for (const node of listed.nodes) {
           const cell = node.metadata?.labels?.[CELL_LABEL_KEY];
@@ -56,6 +60,32 @@ export function createResolveCells(clusters: Clusters) {
       );
     return found;
   };
+}
+
+/**
+ * Leaves this much of the activity's budget (its schedule-to-close timeout) to fail with the clusters that did not
+ * answer: Temporal's own timeout, firing during an attempt, would pause the release without naming them.
+ */
+const REPORT_MARGIN_MS = 1_000;
+
+/** When this attempt must have its answer, or undefined without a budget (outside an activity). */
+function reportBy(): number | undefined {
+  try {
+    const { scheduledTimestampMs, scheduleToCloseTimeoutMs } = Context.current().info;
+    return scheduleToCloseTimeoutMs ? scheduledTimestampMs + scheduleToCloseTimeoutMs - REPORT_MARGIN_MS : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Aborts when the budget is about to end, as the cluster not answering (never before one second from now). */
+function givenUpAt(cluster: string, end: number | undefined): AbortSignal {
+  const controller = new AbortController();
+  if (end === undefined) return controller.signal;
+  const left = Math.max(1_000, end - Date.now());
+  const reason = new ClusterUnavailable(cluster, 'not-answering', `no answer to listing its nodes within ${Math.round(left / 1000)}s`);
+  setTimeout(() => controller.abort(reason), left).unref();
+  return controller.signal;
 }
 
 /** The nodes of `cells` in one cluster, or why the cluster could not say. Forbidden or invalid: thrown, not transient. */

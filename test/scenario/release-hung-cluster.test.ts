@@ -92,6 +92,31 @@ test('an API server frozen mid-release (SIGSTOP) pauses the release naming the c
   }
 });
 
+test('a cluster hung before the release starts pauses it resolving cells, naming the cluster; thawed and resumed, it completes', async () => {
+  const app = uniqueName('hungearly');
+  await deployed(app, 1);
+  await h.releases.upsertApp(spec(app, 'registry.local/h:2.0', 1), 'alice');
+  await h.sandbox.control.freezeCluster(CLUSTER);
+  let frozen = true;
+  try {
+    const ref = await h.releases.startRelease({
+      app,
+      tenant: 'globex',
+      requestedBy: 'alice',
+      strategy: { groups: 1, podTimeoutSeconds: 10 },
+    });
+    const paused = await waitForStatus(h.releases, ref, 'paused resolving cells', (s) => s.state === 'paused');
+    expect(paused.paused).toMatchObject({ step: 'resolve-cells', by: 'barista' });
+    expect(paused.paused?.reason).toMatch(/cells rz04a not found while clusters fail: cluster kc5: no answer/);
+    await h.sandbox.control.thawCluster(CLUSTER);
+    frozen = false;
+    await h.releases.resume(ref, { by: 'oncall', reason: 'kc5 answers again' });
+    expect((await h.releases.result(ref)).state).toBe('succeeded');
+  } finally {
+    if (frozen) await h.sandbox.control.thawCluster(CLUSTER);
+  }
+});
+
 test('a pod whose node is NotReady pauses the release naming the node, not only the container', async () => {
   const app = uniqueName('nodedown');
   await deployed(app, 1);
