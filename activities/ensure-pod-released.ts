@@ -11,7 +11,8 @@ import { ensureTrafficGate, removeLegacyDrainMark } from './traffic-gate.js';
 import { explainFailure, PodAttempt } from './pod-attempt.js';
 import { awaitPod, type PodVerdict } from './pod-watch.js';
 import type { EnsurePodReleasedInput, EnsurePodReleasedResult } from './types.js';
-import { desiredContainers } from './workload-manifest.js';
+import { CONTROLLER_REVISION_LABEL, desiredContainers } from './workload-manifest.js';
+import { awaitPartitionReaches, ensurePartition, ensurePodRevisionLabel, readUpdateRevision } from './workload-partition.js';
 
 const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
@@ -60,26 +61,34 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
         }),
       );
 
-    let pod = await wait('locate', (p) =>
-      p && !p.metadata?.deletionTimestamp ? { done: true } : { done: false, waitingFor: 'the pod to exist' },
-    );
+    const locate = () =>
+      wait('locate', (p) => (p && !p.metadata?.deletionTimestamp ? { done: true } : { done: false, waitingFor: 'the pod to exist' }));
+    let pod = await locate();
+    const updateRevision = await step('workload', () => readUpdateRevision(client, input, input.revision.number));
     let changed = false;
     let inPlace = true;
     let upgraded: V1Pod | undefined;
-    if (!isAtRevision(pod!, input.revision, input.cell)) {
+    while (!isAtRevision(pod!, input.revision, input.cell)) {
       changed = true;
       inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
       const drained = await wait('drain', trafficReleased(components, Date.now()), deadline, pod);
-      if (drained) {
-        pod = drained;
-        upgraded = await step('upgrade', () => (inPlace ? upgradeInPlace(client, drained, input) : recreate(client, drained)));
-        log.info({ step: 'upgrade', inPlace }, 'pod upgraded');
-      } else {
-        // deleted meanwhile (by hand, a lost node): the workload controller recreates it from the new template
-        inPlace = false;
+      if (!drained) {
+        // deleted meanwhile (by hand, a lost node): the controller recreates it at the revision the partition
+        // allows, the old one until this pod moves; move the replacement
+        pod = await locate();
+        continue;
       }
+      pod = drained;
+      upgraded = await step('upgrade', () =>
+        inPlace ? upgradeInPlace(client, drained, input, updateRevision) : recreate(client, input, drained, updateRevision, deadline),
+      );
+      log.info({ step: 'upgrade', inPlace }, 'pod upgraded');
+      break;
     }
+    // the partition passes the pod only once it carries the update revision (a pod of an older Barista may not)
+    if (!changed) pod = await step('upgrade', () => ensurePodRevisionLabel(client, pod!, updateRevision));
+    if (inPlace) await step('partition', () => ensurePartition(client, input, updateRevision));
     // in place: start from the pod our apply returned; recreated: the replacement must have another uid
     pod = await wait(
       'await-ready',
@@ -172,7 +181,7 @@ function trafficWait(since: number, pending: (pod: V1Pod | undefined) => Traffic
  * `barista`, forced: Barista owns these fields from now on). One request, no read-modify-write race
  * with the kubelet's status writes.
  */
-async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePodReleasedInput): Promise<V1Pod> {
+async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePodReleasedInput, updateRevision: string): Promise<V1Pod> {
   const { name, namespace } = pod.metadata as { name: string; namespace: string };
   return await client.core
     .patchNamespacedPod(
@@ -184,7 +193,12 @@ async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePo
         body: {
           apiVersion: 'v1',
           kind: 'Pod',
-          metadata: { name, namespace, labels: { [LABELS.revision]: String(input.revision.number) } },
+          // the controller revision label too: the controller then counts the pod as moved and never replaces it
+          metadata: {
+            name,
+            namespace,
+            labels: { [LABELS.revision]: String(input.revision.number), [CONTROLLER_REVISION_LABEL]: updateRevision },
+          },
           spec: { containers: desiredContainers(input.revision, input.cell).map((c) => ({ name: c.name, image: c.image })) },
         },
       },
@@ -193,9 +207,21 @@ async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePo
     .catch((err: unknown) => rethrowKubeError(err, `applying revision ${input.revision.number} to pod ${namespace}/${name}`));
 }
 
-/** Deletes the pod (this very pod: uid precondition) so the workload controller recreates it at the new template. */
-async function recreate(client: ClusterClient, pod: V1Pod): Promise<undefined> {
+/**
+ * Deletes the pod (this very pod: uid precondition) so the workload controller recreates it from the new
+ * template. The pod is labelled as moved first and the partition brought down to it, else the controller
+ * would recreate it at the old revision.
+ */
+async function recreate(
+  client: ClusterClient,
+  input: EnsurePodReleasedInput,
+  pod: V1Pod,
+  updateRevision: string,
+  deadline: number,
+): Promise<undefined> {
   const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
+  await ensurePodRevisionLabel(client, pod, updateRevision);
+  await awaitPartitionReaches(client, input, name, updateRevision, deadline);
   await client.core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid } } }).catch((err: unknown) => {
     if (isStatus(err, 404) || isStatus(err, 409)) return; // already gone or already replaced
     rethrowKubeError(err, `deleting pod ${namespace}/${name}`);

@@ -2,13 +2,14 @@ import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-
 import { partitionFor, ordinalOf } from '../domain/partition.js';
 import { workloadName } from '../domain/index.js';
 import type { ClusterClient } from './clusters.js';
-import { rethrowKubeError } from './kube-errors.js';
+import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { FIELD_MANAGER, LABELS } from './labels.js';
 import { WaitTimeout } from './pod-watch.js';
 import type { WorkloadRef } from './types.js';
 import { CONTROLLER_REVISION_LABEL } from './workload-manifest.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 /**
  * The update revision of the cell's workload, once its template is at `revision` and the controller has seen
@@ -40,45 +41,70 @@ export async function ensurePodRevisionLabel(client: ClusterClient, pod: V1Pod, 
     .catch((err: unknown) => rethrowKubeError(err, `labelling pod ${namespace}/${name} with revision ${updateRevision}`));
 }
 
+/** Partition writes one call may make before it gives up and lets Temporal retry the attempt. */
+const PARTITION_WRITES = 5;
+
 /**
- * Lowers (or holds) the workload's partition to the lowest ordinal above which every pod runs the update
- * revision (domain/partition.ts). Reads the set first, then its pods, and writes with the set's
- * resourceVersion: a concurrent change (another pod of the cell finishing) makes this attempt 409 and retry.
- * Returns the partition now in force.
+ * Lowers the workload's partition to the lowest ordinal above which every pod runs the update revision
+ * (domain/partition.ts), and returns it; it only ever lowers it. The write is a JSON patch that first tests the
+ * template's revision label: it can never land on a newer template (a rollback's), yet the controller's constant
+ * status writes do not make it conflict as a resourceVersion precondition would. Pods only ever move towards the
+ * update revision, so a reading from before another pod of the cell moved can only ask for a higher partition,
+ * which is never written: concurrent pods of a cell each lower it as far as they see, and the lowest wins.
  */
 export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, updateRevision: string): Promise<number> {
   const name = workloadName(ref.app, ref.cell);
-  const set = await client.apps
-    .readNamespacedStatefulSet({ name, namespace: ref.namespace })
-    .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
-  const current = set.spec?.updateStrategy?.rollingUpdate?.partition;
-  const replicas = set.spec?.replicas ?? 0;
-  if (set.status?.updateRevision !== updateRevision || current === undefined) return current ?? 0; // a newer template took over
+  for (let write = 0; ; write++) {
+    const set = await client.apps
+      .readNamespacedStatefulSet({ name, namespace: ref.namespace })
+      .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
+    const current = set.spec?.updateStrategy?.rollingUpdate?.partition;
+    const templateRevision = set.spec?.template.metadata?.labels?.[LABELS.revision];
+    if (set.status?.updateRevision !== updateRevision || current === undefined || !templateRevision) return current ?? 0; // a newer template took over
+    const wanted = partitionFor(set.spec?.replicas ?? 0, await podRevisions(client, ref, name), updateRevision);
+    // only ever lowered here (a new template raises it, in ensureWorkload): a pod being recreated reads as not
+    // moved, and raising the partition then would have the controller recreate it at the old revision
+    if (wanted >= current) return current;
+    if (write >= PARTITION_WRITES)
+      throw new Error(`the partition of ${ref.namespace}/${name} keeps changing under us (now ${current}, want ${wanted})`);
+    await client.apps
+      .patchNamespacedStatefulSet(
+        {
+          name,
+          namespace: ref.namespace,
+          fieldManager: FIELD_MANAGER,
+          body: [
+            { op: 'test', path: `/spec/template/metadata/labels/${jsonPointer(LABELS.revision)}`, value: templateRevision },
+            { op: 'replace', path: '/spec/updateStrategy/rollingUpdate/partition', value: wanted },
+          ],
+        },
+        jsonPatch,
+      )
+      .catch((err: unknown) => {
+        // the template moved on (the test failed) or the set changed: read again
+        if (isStatus(err, 422) || isStatus(err, 409)) return undefined;
+        return rethrowKubeError(err, `setting the partition of ${ref.namespace}/${name} to ${wanted}`);
+      });
+  }
+}
+
+/** The controller revision label of each live pod of the workload, by ordinal. */
+async function podRevisions(client: ClusterClient, ref: WorkloadRef, workload: string): Promise<(ordinal: number) => string | undefined> {
   const pods = await client.core
     .listNamespacedPod({ namespace: ref.namespace, labelSelector: `${LABELS.app}=${ref.app},${LABELS.cell}=${ref.cell}` })
-    .catch((err: unknown) => rethrowKubeError(err, `listing pods of ${ref.namespace}/${name}`));
+    .catch((err: unknown) => rethrowKubeError(err, `listing pods of ${ref.namespace}/${workload}`));
   const revisions = new Map<number, string | undefined>();
   for (const pod of pods.items) {
-    const ordinal = ordinalOf(name, pod.metadata?.name ?? '');
-    if (ordinal !== undefined && !pod.metadata?.deletionTimestamp) revisions.set(ordinal, pod.metadata?.labels?.[CONTROLLER_REVISION_LABEL]);
+    const ordinal = ordinalOf(workload, pod.metadata?.name ?? '');
+    if (ordinal !== undefined && !pod.metadata?.deletionTimestamp)
+      revisions.set(ordinal, pod.metadata?.labels?.[CONTROLLER_REVISION_LABEL]);
   }
-  const wanted = partitionFor(replicas, (o) => revisions.get(o), updateRevision);
-  if (wanted === current) return current;
-  await client.apps
-    .patchNamespacedStatefulSet(
-      {
-        name,
-        namespace: ref.namespace,
-        fieldManager: FIELD_MANAGER,
-        body: {
-          metadata: { resourceVersion: set.metadata?.resourceVersion },
-          spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: wanted } } },
-        },
-      },
-      mergePatch,
-    )
-    .catch((err: unknown) => rethrowKubeError(err, `setting the partition of ${ref.namespace}/${name} to ${wanted}`));
-  return wanted;
+  return (ordinal) => revisions.get(ordinal);
+}
+
+/** A label key as one JSON Pointer segment (RFC 6901: `~` → `~0`, `/` → `~1`). */
+function jsonPointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /**

@@ -32,7 +32,8 @@ import {
   type AppSummaryMemo,
   type ReleaseAction,
 } from '../workflows/definitions.js';
-import { RELEASE_STATES, type ReleaseState, type ReleaseStatus } from '../workflows/release-status.js';
+import type { ReleaseStatus } from '../workflows/release-status.js';
+import { effectiveState, LISTED_STATES, stateClause, type ListedState } from './release-states.js';
 import type { ReleaseQueueStatus } from '../workflows/queued-release.js';
 import { SA } from '../workflows/search-attributes.js';
 import { checkPlacement } from './app-placement.js';
@@ -64,7 +65,7 @@ export interface AppSummary {
 
 export interface ReleaseFilter {
   app?: string;
-  state?: ReleaseState;
+  state?: ListedState;
   limit?: number;
 }
 
@@ -286,15 +287,16 @@ export class ReleaseClient {
     return undefined;
   }
 
-  /** Number of releases in each of Barista's release states (running, paused, succeeded, ...), all tenants. */
-  async countReleasesByState(): Promise<Record<ReleaseState, number>> {
+  /** Number of releases in each state (running, paused, succeeded, ..., terminated), all tenants. */
+  async countReleasesByState(): Promise<Record<ListedState, number>> {
     const counts = await Promise.all(
-      RELEASE_STATES.map(async (state) => {
-        const { count } = await this.client.workflow.count(visibilityQuery({ BaristaKind: 'app-release', BaristaState: state }));
+      LISTED_STATES.map(async (state) => {
+        const query = `${visibilityQuery({ BaristaKind: 'app-release' })} AND ${stateClause(state)}`;
+        const { count } = await this.client.workflow.count(query);
         return [state, count] as const;
       }),
     );
-    return Object.fromEntries(counts) as Record<ReleaseState, number>;
+    return Object.fromEntries(counts) as Record<ListedState, number>;
   }
 
   /** The first `limit` Apps of a tenant by name, from Temporal's visibility store (the entities' memo). */
@@ -314,19 +316,17 @@ export class ReleaseClient {
 
   /** Releases of a tenant, newest first, from Temporal's visibility store; filtered by App and state. */
   async listReleases(tenant: string, filter: ReleaseFilter = {}): Promise<ReleaseSummary[]> {
-    const query = visibilityQuery({
-      BaristaKind: 'app-release',
-      BaristaTenant: tenant,
-      BaristaApp: filter.app,
-      BaristaState: filter.state,
-    });
+    const query = [
+      visibilityQuery({ BaristaKind: 'app-release', BaristaTenant: tenant, BaristaApp: filter.app }),
+      ...(filter.state ? [stateClause(filter.state)] : []),
+    ].join(' AND ');
     const result: ReleaseSummary[] = [];
     for await (const wf of this.client.workflow.list({ query })) {
       result.push({
         workflowId: wf.workflowId,
         runId: wf.runId,
         app: wf.typedSearchAttributes.get(SA.app) ?? '',
-        state: wf.typedSearchAttributes.get(SA.state) ?? '',
+        state: effectiveState(wf.typedSearchAttributes.get(SA.state), wf.status.name),
         status: wf.status.name,
         startTime: wf.startTime.toISOString(),
         ...(wf.closeTime ? { closeTime: wf.closeTime.toISOString() } : {}),
@@ -341,8 +341,21 @@ export class ReleaseClient {
     return typeof ref === 'string' ? this.client.workflow.getHandle(ref) : this.client.workflow.getHandle(ref.workflowId, ref.runId);
   }
 
-  status(ref: ReleaseRef | string): Promise<ReleaseStatus> {
-    return this.handle(ref).query(statusQuery);
+  /**
+   * The release's status as its workflow tells it; a run that Temporal ended (terminated, reset, timed out,
+   * cancelled) shows that end, with the reason in `closedBy`, not the state it had when it stopped.
+   */
+  async status(ref: ReleaseRef | string): Promise<ReleaseStatus> {
+    const handle = this.handle(ref);
+    const [status, described] = await Promise.all([handle.query(statusQuery), handle.describe()]);
+    const state = effectiveState(status.state, described.status.name);
+    if (state === status.state) return status;
+    return {
+      ...status,
+      state: state as ReleaseStatus['state'],
+      closedBy: `temporal: ${described.status.name.toLowerCase()}`,
+      ...(described.closeTime && !status.finishedAt ? { finishedAt: described.closeTime.toISOString() } : {}),
+    };
   }
 
   /**

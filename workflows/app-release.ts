@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, getExternalWorkflowHandle } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
 import {
   DomainError,
   planRelease,
@@ -9,6 +9,7 @@ import {
   type Revision,
 } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
+import { lowestOrdinalsFirst, replicasThrough } from '../domain/first-release.js';
 import { budgeted } from './activity-proxies.js';
 import { untilDoneOrPaused } from './cluster-steps.js';
 import { appEntityId } from './app-entity.js';
@@ -34,13 +35,25 @@ export function appReleaseId(tenant: string, app: string): string {
 
 /**
  * AppRelease: plans groups over placement ∩ mask, then runs group → gate → group …; every pod goes through
- * the per-pod protocol. Operators steer it with signals (approve, pause, resume, abort, rollback,
- * promote-all, skip-pod); `status` tells everything.
+ * the per-pod protocol. Operators steer it with Updates and signals (approve, pause, resume, abort, rollback,
+ * promote-all, skip-pod); `status` tells everything. Every end is a state: succeeded, aborted, rolled back,
+ * or failed (recorded before the workflow fails).
  */
 export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus> {
-  const { request, app, to, from } = input;
+  const { app, to, from } = input;
   const t = new ReleaseTracker(app.name, app.tenant, from?.number, to.number);
   wireOperatorActions(t);
+  try {
+    return await runRelease(t, input);
+  } catch (err) {
+    // v2: a failure ends in a state (status, lists, BaristaState, metrics say failed) before the workflow fails
+    if (patched('failed-state')) endFailed(t, err);
+    throw err;
+  }
+}
+
+async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<ReleaseStatus> {
+  const { request, app, to, from } = input;
   t.record(
     request.requestedBy,
     'requested',
@@ -52,7 +65,11 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
     budget.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells }),
   );
   if (!cellsToCluster) return stoppedBeforePlanning(t);
-  const plan = planOrFail(input, cellsToCluster);
+  const planned = planOrFail(input, cellsToCluster);
+  // v2: a first release creates each cell's pods group by group, lowest ordinal first, behind the same gates
+  const firstRelease = from === undefined && patched('first-release-by-group');
+  const replicasOf = new Map(planned.cells.map((c) => [c.cell, c.replicas]));
+  const plan = firstRelease ? { ...planned, groups: lowestOrdinalsFirst(planned.groups, (c) => replicasOf.get(c) ?? 0) } : planned;
   t.setPlan(plan);
   t.phase('running');
 
@@ -61,7 +78,7 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
     if (t.stopRequested) break;
     t.currentGroup = group.index;
     t.phase('running');
-    await untilDoneOrPaused(t, 'workload', () => ensureWorkloads(plan, group, to, budget));
+    await untilDoneOrPaused(t, 'workload', () => ensureWorkloads(plan, group, to, budget, firstRelease));
     if (t.stopRequested) break;
     await releasePods(t, plan, group.pods, to, { stop: () => t.stopRequested, rollingBack: false });
     if (t.stopRequested || group === plan.groups[plan.groups.length - 1]) break;
@@ -71,6 +88,8 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
   if (t.rollbackRequested && from) {
     await rollBack(t, plan, from);
   } else if (t.abortRequested) {
+    // v2: an abort ends aborted even while paused, and hands back every pod it left drained
+    if (patched('abort-ends-clean')) await handBackDrainedPods(t, plan);
     t.phase('aborted');
     t.record(t.abortRequested.by, 'finished', `aborted; changed pods: ${t.status().changedPods.join(', ') || 'none'}`);
   } else {
@@ -96,6 +115,8 @@ function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, strin
       to: input.to,
       request: input.request,
       clusterOf: (cell) => cellsToCluster[cell],
+      // v2: exact group planning (domain/plan-groups.ts); releases started before keep the plan they had
+      planner: patched('exact-plan') ? 'exact' : 'v1',
     });
   } catch (err) {
     if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput, err.issues);
@@ -109,9 +130,50 @@ async function ensureWorkloads(
   group: PlannedGroup,
   revision: Revision,
   activities: ReturnType<typeof budgeted>,
+  firstRelease: boolean,
 ): Promise<void> {
   const cells = [...new Set(group.pods.map((p) => p.cell))];
-  await Promise.all(cells.map((cell) => activities.ensureWorkload({ ...workloadRef(plan, cell), revision })));
+  await Promise.all(
+    cells.map((cell) =>
+      activities.ensureWorkload({
+        ...workloadRef(plan, cell),
+        revision,
+        // a first release grows each workload to the pods of the groups so far
+        ...(firstRelease ? { replicas: replicasThrough(plan.groups, group.index, cell) } : {}),
+      }),
+    ),
+  );
+}
+
+/**
+ * An aborted release gives back every pod it drained and did not finish (a pod paused mid-step): the drain
+ * mark is lifted, so the gate keeper opens the pod once its containers are ready. A cluster that cannot be
+ * reached within the pod budget is recorded and left; the gate keeper does not touch a drain-marked pod.
+ */
+async function handBackDrainedPods(t: ReleaseTracker, plan: ReleasePlan): Promise<void> {
+  t.paused = undefined;
+  const left = [...t.pods.values()].filter((p) => p.changed && p.state !== 'done' && p.state !== 'skipped');
+  const { ensurePodHandedBack } = budgeted(plan.strategy.podTimeoutSeconds);
+  await Promise.all(
+    left.map(async (pod) => {
+      try {
+        await ensurePodHandedBack({ cluster: pod.cluster, namespace: plan.app.namespace, pod: pod.name });
+        t.record('barista', 'handed-back', pod.name);
+      } catch (err) {
+        t.record('barista', 'hand-back-failed', `${pod.name}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }),
+  );
+}
+
+/** A failure the release cannot go on from (invalid input, forbidden, a bug): recorded, then the workflow fails. */
+function endFailed(t: ReleaseTracker, err: unknown): void {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  t.paused = undefined;
+  t.phase('failed');
+  t.record('barista', 'finished', `failed: ${reason}`);
+  t.finishedAt = new Date().toISOString();
 }
 
 /** Aborted (or asked to roll back) while resolving cells: nothing was changed. */

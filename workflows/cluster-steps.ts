@@ -21,7 +21,7 @@ export async function untilDoneOrPaused<T>(
     } catch (err) {
       // v2: before, these activities retried for ever and a failing cluster left the release silently running
       if (!outOfBudget(err) || !patched('pause-on-failing-cluster')) throw err;
-      const reason = `${step} did not succeed in time: ${err.cause?.message ?? err.message}`;
+      const reason = `${step} did not succeed in time: ${lastError(err)}`;
       t.record('barista', 'step-failed', reason);
       t.pause({ reason, step, by: 'barista' });
       const resumes = t.resumeCount;
@@ -37,4 +37,14 @@ export async function untilDoneOrPaused<T>(
  */
 function outOfBudget(err: unknown): err is ActivityFailure {
   return err instanceof ActivityFailure && (err.retryState === RetryState.TIMEOUT || err.cause instanceof TimeoutFailure);
+}
+
+/**
+ * What actually went wrong: the innermost cause's message. Temporal wraps the last attempt's error in a
+ * timeout ("Not enough time to schedule next retry…"), which says nothing about the cluster.
+ */
+function lastError(err: Error): string {
+  let deepest: Error = err;
+  while (deepest.cause instanceof Error) deepest = deepest.cause;
+  return deepest.message;
 }

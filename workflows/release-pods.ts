@@ -74,6 +74,8 @@ async function releasePod(
     } catch (err) {
       const failure = describeFailure(err, pod.name);
       Object.assign(pod, { state: 'failed', step: failure.step, error: failure.reason, changed: true });
+      // past the upgrade the pod runs the revision, even if it never became ready: status reports it so
+      if (STEPS_AFTER_UPGRADE.includes(failure.step)) pod.revision = revision.number;
       t.record('barista', 'pod-failed', `${pod.name} at ${failure.step}: ${failure.reason}`);
       if (plan.strategy.onFailure === 'rollback' && !opts.rollingBack && plan.from) {
         t.rollbackRequested = { by: 'barista', reason: `pod ${pod.name} failed at ${failure.step}: ${failure.reason}` };
@@ -86,6 +88,9 @@ async function releasePod(
     }
   }
 }
+
+/** Per-pod steps (activities/ensure-pod-released.ts) that come after the pod was moved to the revision. */
+const STEPS_AFTER_UPGRADE = ['partition', 'await-ready', 'undrain', 'mount'];
 
 function describeFailure(err: unknown, pod: string): PodStepFailure {
   const cause = err instanceof ActivityFailure ? err.cause : err;

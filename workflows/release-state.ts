@@ -116,7 +116,8 @@ export class ReleaseTracker {
       pods: [...this.pods.values()],
       gates: this.gates,
       audit: this.audit,
-      changedPods: [...this.pods.values()].filter((p) => p.changed).map((p) => p.name),
+      // exactly the pods this release moved that run its target revision now (not those drained and handed back)
+      changedPods: [...this.pods.values()].filter((p) => p.changed && p.revision === this.to).map((p) => p.name),
       startedAt: this.startedAt,
       ...(this.finishedAt ? { finishedAt: this.finishedAt } : {}),
     };

@@ -12,6 +12,8 @@ export const RELEASE_STATES = [
   'failed',
 ] as const;
 export type ReleaseState = (typeof RELEASE_STATES)[number];
+/** States only Temporal can give a run (api/release-states.ts): shown by the API, never written by the workflow. */
+export type ClosedByTemporalState = 'terminated' | 'timed-out' | 'cancelled';
 
 export type PodState = 'pending' | 'in-progress' | 'done' | 'skipped' | 'failed';
 
@@ -61,7 +63,9 @@ export interface ReleaseStatus {
   tenant: string;
   from?: number;
   to: number;
-  state: ReleaseState;
+  state: ReleaseState | ClosedByTemporalState;
+  /** Set when Temporal ended the run (terminated, reset, timed out, cancelled) rather than the release itself. */
+  closedBy?: string;
   currentGroup?: number;
   paused?: PauseReason;
   groups: { index: number; beta: boolean; pods: string[] }[];

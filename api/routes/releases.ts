@@ -5,7 +5,7 @@ import { TokenStore, type Permission } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { createErrorHandler } from '../errors.js';
 import { RELEASE_ACTIONS, type ActionInputs, type ReleaseAction } from '../../workflows/definitions.js';
-import { RELEASE_STATES } from '../../workflows/release-status.js';
+import { LISTED_STATES } from '../release-states.js';
 import { AppParams } from './apps.js';
 
 const StartBody = ReleaseRequestSchema.omit({ app: true, tenant: true, requestedBy: true });
@@ -50,7 +50,7 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           params: z.strictObject({ tenant: dnsLabel }),
           querystring: z.strictObject({
             app: dnsLabel.optional(),
-            state: z.enum(RELEASE_STATES).optional(),
+            state: z.enum(LISTED_STATES).optional(),
             limit: z.coerce.number().int().min(1).max(500).default(50),
           }),
           tags: ['releases'],

@@ -166,7 +166,8 @@ test('with one cluster down, a release of its cells pauses naming it, while a re
     expect((await releases.result(other)).state).toBe('succeeded');
     const paused = await waitForStatus(releases, blocked, 'paused resolving cells', (s) => s.state === 'paused');
     expect(paused.paused).toMatchObject({ step: 'resolve-cells', by: 'barista' });
-    expect(paused.paused?.reason).toMatch(/cells rz03a not found while clusters fail: cluster kc4: .*ECONNREFUSED/);
+    // other test files stop clusters of their own meanwhile (kc3, kc5): the reason may name them too
+    expect(paused.paused?.reason).toMatch(/cells rz03a not found while clusters fail: (.*; )?cluster kc4: .*ECONNREFUSED/);
     await sandbox.control.startCluster('kc4');
     stopped = false;
     await releases.resume(blocked, { by: 'oncall', reason: 'kc4 is back' });

@@ -58,7 +58,12 @@ test('a release terminated through Temporal shows terminated, not the state it h
   const first = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1 } });
   await h.releases.result(first);
   await h.releases.upsertApp(appSpec(app, 'registry.local/k:2', { cells: ['rz00b'], replicasPerCell: 2 }), 'alice');
-  const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 2, gate: { type: 'manual' } } });
+  const ref = await h.releases.startRelease({
+    app,
+    tenant: 'acme',
+    requestedBy: 'alice',
+    strategy: { groups: 2, gate: { type: 'manual' } },
+  });
   await waitForStatus(h.releases, ref, 'waiting at the gate', (s) => s.state === 'waiting-approval');
   await h.client.workflow.getHandle(ref.workflowId, ref.runId).terminate('operator reset it');
 

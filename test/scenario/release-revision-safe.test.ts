@@ -32,15 +32,20 @@ async function deleteAndAwaitReplacement(cluster: string, name: string): Promise
   const core = h.sandbox.kubeConfig(cluster).makeApiClient(CoreV1Api);
   const before = await core.readNamespacedPod({ name, namespace: ns });
   await core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
+  let last: V1Pod | undefined;
   return eventually(
     `pod ${name} replaced and serving`,
     async () => {
       const pod = await core.readNamespacedPod({ name, namespace: ns }).catch(() => undefined);
       const replaced = pod && pod.metadata?.uid !== before.metadata?.uid && !pod.metadata?.deletionTimestamp;
-      return replaced && gateOf(pod) === 'True' ? pod : undefined;
+      if (replaced && gateOf(pod) === 'True') return pod;
+      last = pod;
+      return undefined;
     },
-    60_000,
-  );
+    90_000,
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}; last seen: ${JSON.stringify({ metadata: last?.metadata, status: last?.status })}`);
+  });
 }
 
 const clusterOf = (cell: string) => (cell.startsWith('rz00') ? 'kc1' : 'kc2');
@@ -91,7 +96,12 @@ test('after an abort, a deleted pod comes back at the revision it ran: in change
 test('a pod of a later group deleted while a gate waits comes back at the old revision, and moves in its own group', async () => {
   const app = uniqueName('safe-gate');
   await deployed(app, ['rz00b'], 4);
-  const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 2, gate: { type: 'manual' } } });
+  const ref = await h.releases.startRelease({
+    app,
+    tenant: 'acme',
+    requestedBy: 'alice',
+    strategy: { groups: 2, gate: { type: 'manual' } },
+  });
   const atGate = await waitForStatus(h.releases, ref, 'waiting at the gate', (s) => s.state === 'waiting-approval');
   const later = atGate.groups[1]!.pods[0]!;
   const earlier = atGate.groups[0]!.pods[0]!;
@@ -118,6 +128,9 @@ test('recreate mode moves pods through the partition: each comes back at the new
   expect((await h.releases.result(ref)).state).toBe('succeeded');
   const pods = await appPods(h.sandbox, 'kc2', ns, app);
   expect(pods.map(imageOf)).toEqual([v2, v2, v2]);
-  const set = await h.sandbox.kubeConfig('kc2').makeApiClient(AppsV1Api).readNamespacedStatefulSet({ name: `${app}-rz01a`, namespace: ns });
+  const set = await h.sandbox
+    .kubeConfig('kc2')
+    .makeApiClient(AppsV1Api)
+    .readNamespacedStatefulSet({ name: `${app}-rz01a`, namespace: ns });
   expect(set.spec?.updateStrategy?.rollingUpdate?.partition).toBe(0);
 });
