@@ -95,6 +95,35 @@ test('a component that never lets go pauses the release naming the pod, the step
   }
 });
 
+test('abort of a release paused in a drain ends aborted and hands the drained pod back: its gate opens again', async () => {
+  const app = uniqueName('abortdrain');
+  await deployed(app, 8);
+  await h.sandbox.control.setDeregistrationDelay('rpc', 110_000);
+  try {
+    await h.releases.upsertApp(spec(app, 'registry.local/t:2', 8), 'alice');
+    const ref = await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1, maxConcurrentPods: 1 } });
+    const paused = await waitForStatus(h.releases, ref, 'paused at drain', (s) => s.state === 'paused');
+    expect(paused.paused).toMatchObject({ pod: `${app}-rz01b-2`, step: 'drain' });
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+    await h.releases.abort(ref, { by: 'oncall', reason: 'not today' });
+    const final = await h.releases.result(ref);
+    expect(final.state).toBe('aborted');
+    expect(final.changedPods).toEqual([]);
+    // handed back: the gate keeper opens it (its containers are ready) and the components mount it again
+    const pod = await eventually(
+      'the drained pod serving again',
+      async () => {
+        const p = (await appPods(h.sandbox, 'kc2', ns, app)).find((x) => x.metadata?.name === `${app}-rz01b-2`);
+        return p && gateOf(p) === 'True' && traffic(p).length === FINALIZERS.length ? p : undefined;
+      },
+      60_000,
+    );
+    expect(imageOf(pod)).toBe('registry.local/t:1');
+  } finally {
+    await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
+  }
+});
+
 test('each traffic component is held to its own deadline: rpc stuck past its 20 s pauses the release naming rpc, long before the 120 s of dns', async () => {
   const app = uniqueName('owndeadline');
   const traffic = [
