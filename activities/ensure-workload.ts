@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { FailureTypes } from '../domain/failures.js';
 import { replicasIn, workloadName } from '../domain/index.js';
 import type { Clusters } from './clusters.js';
+import { adoptLegacyWorkload } from './adopt-legacy-workload.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { FIELD_MANAGER, LABELS } from './labels.js';
 import type { EnsureWorkloadInput, EnsureWorkloadResult } from './types.js';
@@ -60,7 +61,13 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
         FailureTypes.forbidden,
       );
     const templateChanged = !sameTemplate(current, desired);
-    // workloads made before revision-safe pods (OnDelete) are held by a partition from their next release on
+    // a workload made before revision-safe pods (OnDelete) is adopted before its template changes
+    if (templateChanged && current.spec?.updateStrategy?.rollingUpdate?.partition === undefined) {
+      await adoptLegacyWorkload(clusters.get(input.cluster), input, current, log);
+      current = await apps
+        .readNamespacedStatefulSet({ name, namespace: input.namespace })
+        .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${input.namespace}/${name}`));
+    }
     const unheld = current.spec?.updateStrategy?.rollingUpdate?.partition === undefined;
     const replicasChanged = current.spec?.replicas !== desired.spec?.replicas;
     if (!templateChanged && !unheld && !replicasChanged) {

@@ -43,29 +43,46 @@ export async function ensurePodRevisionLabel(client: ClusterClient, pod: V1Pod, 
 
 /** Partition writes one call may make before it gives up and lets Temporal retry the attempt. */
 const PARTITION_WRITES = 5;
+/** How long to wait for the StatefulSet controller to see moved pods before lowering the partition past them. */
+const CONTROLLER_CATCH_UP_MS = 15_000;
 
 /**
  * Lowers the workload's partition to the lowest ordinal above which every pod runs the update revision
- * (domain/partition.ts), and returns it; it only ever lowers it. The write is a JSON patch that first tests the
- * template's revision label: it can never land on a newer template (a rollback's), yet the controller's constant
- * status writes do not make it conflict as a resourceVersion precondition would. Pods only ever move towards the
- * update revision, so a reading from before another pod of the cell moved can only ask for a higher partition,
- * which is never written: concurrent pods of a cell each lower it as far as they see, and the lowest wins.
+ * (domain/partition.ts), and returns it; it only ever lowers it. Pods only ever move towards the update
+ * revision, so a reading from before another pod of the cell moved can only ask for a higher partition, which
+ * is never written: concurrent pods of a cell each lower it as far as they see, and the lowest wins.
+ *
+ * Two guards keep the controller from replacing a pod that was just moved in place. The write is a JSON patch
+ * that first tests the template's revision label, so it never lands on a newer template (a rollback's), and
+ * the controller's constant status writes do not make it conflict as a resourceVersion precondition would.
+ * And the partition goes down only once the controller's own count of pods on the update revision
+ * (`status.updatedReplicas`, from its cache) has caught up with what we read: a controller that saw the lower
+ * partition before the pod's new label would take the pod for an old one and delete it.
  */
 export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, updateRevision: string): Promise<number> {
   const name = workloadName(ref.app, ref.cell);
-  for (let write = 0; ; write++) {
+  const catchUpBy = Date.now() + CONTROLLER_CATCH_UP_MS;
+  for (let write = 0; ; ) {
     const set = await client.apps
       .readNamespacedStatefulSet({ name, namespace: ref.namespace })
       .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
     const current = set.spec?.updateStrategy?.rollingUpdate?.partition;
     const templateRevision = set.spec?.template.metadata?.labels?.[LABELS.revision];
     if (set.status?.updateRevision !== updateRevision || current === undefined || !templateRevision) return current ?? 0; // a newer template took over
-    const wanted = partitionFor(set.spec?.replicas ?? 0, await podRevisions(client, ref, name), updateRevision);
+    const revisions = await podRevisions(client, ref, name);
+    const wanted = partitionFor(set.spec?.replicas ?? 0, (o) => revisions.get(o), updateRevision);
     // only ever lowered here (a new template raises it, in ensureWorkload): a pod being recreated reads as not
     // moved, and raising the partition then would have the controller recreate it at the old revision
     if (wanted >= current) return current;
-    if (write >= PARTITION_WRITES)
+    const moved = [...revisions.values()].filter((r) => r === updateRevision).length;
+    const seen = (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1) && (set.status?.updatedReplicas ?? 0) >= moved;
+    if (!seen) {
+      if (Date.now() >= catchUpBy)
+        throw new Error(`the StatefulSet controller has not seen the moved pods of ${ref.namespace}/${name} yet (${moved} moved)`);
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    if (write++ >= PARTITION_WRITES)
       throw new Error(`the partition of ${ref.namespace}/${name} keeps changing under us (now ${current}, want ${wanted})`);
     await client.apps
       .patchNamespacedStatefulSet(
@@ -89,17 +106,16 @@ export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, u
 }
 
 /** The controller revision label of each live pod of the workload, by ordinal. */
-async function podRevisions(client: ClusterClient, ref: WorkloadRef, workload: string): Promise<(ordinal: number) => string | undefined> {
+async function podRevisions(client: ClusterClient, ref: WorkloadRef, workload: string): Promise<Map<number, string | undefined>> {
   const pods = await client.core
     .listNamespacedPod({ namespace: ref.namespace, labelSelector: `${LABELS.app}=${ref.app},${LABELS.cell}=${ref.cell}` })
     .catch((err: unknown) => rethrowKubeError(err, `listing pods of ${ref.namespace}/${workload}`));
   const revisions = new Map<number, string | undefined>();
   for (const pod of pods.items) {
     const ordinal = ordinalOf(workload, pod.metadata?.name ?? '');
-    if (ordinal !== undefined && !pod.metadata?.deletionTimestamp)
-      revisions.set(ordinal, pod.metadata?.labels?.[CONTROLLER_REVISION_LABEL]);
+    if (ordinal !== undefined && !pod.metadata?.deletionTimestamp) revisions.set(ordinal, pod.metadata?.labels?.[CONTROLLER_REVISION_LABEL]);
   }
-  return (ordinal) => revisions.get(ordinal);
+  return revisions;
 }
 
 /** A label key as one JSON Pointer segment (RFC 6901: `~` → `~0`, `/` → `~1`). */

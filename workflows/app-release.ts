@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, isCancellation, patched } from '@temporalio/workflow';
 import {
   DomainError,
   planRelease,
@@ -47,7 +47,8 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
     return await runRelease(t, input);
   } catch (err) {
     // v2: a failure ends in a state (status, lists, BaristaState, metrics say failed) before the workflow fails
-    if (patched('failed-state')) endFailed(t, err);
+    // (a cancelled run is shown as cancelled from Temporal's own status: api/release-states.ts)
+    if (!isCancellation(err) && patched('failed-state')) endFailed(t, err);
     throw err;
   }
 }
@@ -164,6 +165,7 @@ async function handBackDrainedPods(t: ReleaseTracker, plan: ReleasePlan): Promis
       }
     }),
   );
+  t.paused = undefined; // a pause that arrived meanwhile does not outlive the abort
 }
 
 /** A failure the release cannot go on from (invalid input, forbidden, a bug): recorded, then the workflow fails. */
@@ -197,13 +199,15 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision): P
   t.paused = undefined;
   t.phase('rolling-back');
   t.record(by, 'rollback-started', `to revision ${from.number}${t.rollbackRequested?.reason ? `: ${t.rollbackRequested.reason}` : ''}`);
-  const touched = [...plan.groups]
+  const lastGroupFirst = [...plan.groups]
     .reverse()
     .flatMap((g) => g.pods)
     .filter((p) => {
       const s = t.pod(p.name);
       return s.changed || s.state === 'in-progress' || s.state === 'failed';
     });
+  // v2: highest ordinal first, as the partition lets pods pass (a recreated pod waits for those above it)
+  const touched = patched('rollback-highest-first') ? [...lastGroupFirst].sort((a, b) => b.ordinal - a.ordinal) : lastGroupFirst;
   // a failing cluster pauses the rollback too (resume retries); only an abort stops it
   const budget = budgeted(plan.strategy.podTimeoutSeconds);
   for (const cell of new Set(plan.cells.map((c) => c.cell)))
@@ -214,6 +218,8 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision): P
       () => t.abortRequested !== undefined,
     );
   await releasePods(t, plan, touched, from, { stop: () => t.abortRequested !== undefined, rollingBack: true });
+  // v2: a rollback aborted while paused ends aborted too, and hands back what it left drained
+  if (t.abortRequested && patched('abort-ends-clean')) await handBackDrainedPods(t, plan);
   t.phase(t.abortRequested ? 'aborted' : 'rolled-back');
   t.record('barista', 'finished', `rolled back ${touched.length} pods to revision ${from.number}`);
 }

@@ -71,7 +71,8 @@ const rules: { [A in ReleaseAction]: ActionRule<ActionInputs[A]> } = {
     refusal(t) {
       if (t.from === undefined) return 'nothing to roll back to (first release)';
       if (t.rollbackRequested) return `rollback already requested by ${t.rollbackRequested.by}`;
-      if (t.abortRequested) return stopping(t);
+      // after an abort a rollback is still taken, as it always was (in-flight releases replay the same), and it
+      // ends aborted: the abort stops the pods of the rollback from moving
       return undefined;
     },
     apply(t, a) {

@@ -134,3 +134,74 @@ test('recreate mode moves pods through the partition: each comes back at the new
     .readNamespacedStatefulSet({ name: `${app}-rz01a`, namespace: ns });
   expect(set.spec?.updateStrategy?.rollingUpdate?.partition).toBe(0);
 });
+
+test('the first release of a new App creates its pods group by group, behind the same gates', async () => {
+  const app = uniqueName('safe-first');
+  const cells = ['rz00a', 'rz00b'];
+  const { revision } = await h.releases.upsertApp(appSpec(app, v1, { cells, replicasPerCell: 3 }), 'alice');
+  const ref = await h.releases.startRelease({
+    app,
+    tenant: 'acme',
+    revision,
+    requestedBy: 'alice',
+    strategy: { groups: 3, gate: { type: 'manual' } },
+  });
+  const atGate = await waitForStatus(h.releases, ref, 'the first gate', (s) => s.state === 'waiting-approval' && s.currentGroup === 0);
+  // one pod per cell so far, ordinal 0 (a StatefulSet grows from the bottom)
+  expect(atGate.groups[0]!.pods.sort()).toEqual([`${app}-rz00a-0`, `${app}-rz00b-0`]);
+  const created = (await appPods(h.sandbox, 'kc1', ns, app)).map((p) => p.metadata!.name!).sort();
+  expect(created).toEqual([`${app}-rz00a-0`, `${app}-rz00b-0`]);
+  await h.releases.approve(ref, { by: 'carol', group: 0 });
+  await waitForStatus(h.releases, ref, 'the second gate', (s) => s.state === 'waiting-approval' && s.currentGroup === 1);
+  expect(await appPods(h.sandbox, 'kc1', ns, app)).toHaveLength(4);
+  await h.releases.approve(ref, { by: 'carol', group: 1 });
+  expect((await h.releases.result(ref)).state).toBe('succeeded');
+  const pods = await appPods(h.sandbox, 'kc1', ns, app);
+  expect(pods).toHaveLength(6);
+  expect(pods.every((p) => imageOf(p) === v1 && gateOf(p) === 'True')).toBe(true);
+});
+
+test('a workload of an earlier Barista (OnDelete, updated in place) is adopted: a pod deleted at a gate comes back at what it ran', async () => {
+  const app = uniqueName('safe-legacy');
+  const v3 = 'registry.local/safe:3';
+  await deployed(app, ['rz01b'], 3); // v1 released; revision 2 (v2) registered
+  const record = (await h.releases.getApp('acme', app))!;
+  const r2 = record.revisions.find((r) => r.number === record.latest)!;
+  // what an earlier Barista left: OnDelete, template at revision 2, every pod moved in place (its controller
+  // revision label still the first template's), so the controller's current revision is still the first one
+  const apps = h.sandbox.kubeConfig('kc2').makeApiClient(AppsV1Api);
+  const core = h.sandbox.kubeConfig('kc2').makeApiClient(CoreV1Api);
+  const name = `${app}-rz01b`;
+  const set = await apps.readNamespacedStatefulSet({ name, namespace: ns });
+  const template = set.spec!.template;
+  template.metadata!.labels!['barista.dev/revision'] = String(r2.number);
+  template.spec!.containers[0]!.image = v2;
+  await apps.replaceNamespacedStatefulSet({
+    name,
+    namespace: ns,
+    body: { ...set, spec: { ...set.spec!, template, updateStrategy: { type: 'OnDelete' } } },
+  });
+  for (const pod of await appPods(h.sandbox, 'kc2', ns, app)) {
+    pod.metadata!.labels!['barista.dev/revision'] = String(r2.number);
+    pod.spec!.containers[0]!.image = v2;
+    await core.replaceNamespacedPod({ name: pod.metadata!.name!, namespace: ns, body: pod });
+  }
+  await eventually('the pods running v2', async () =>
+    (await appPods(h.sandbox, 'kc2', ns, app)).every((p) => p.status?.containerStatuses?.[0]?.image === v2 && gateOf(p) === 'True')
+      ? true
+      : undefined,
+  );
+
+  await h.releases.upsertApp(appSpec(app, v3, { cells: ['rz01b'], replicasPerCell: 3 }), 'alice');
+  const ref = await h.releases.startRelease({
+    app,
+    tenant: 'acme',
+    requestedBy: 'alice',
+    strategy: { groups: 3, gate: { type: 'manual' } },
+  });
+  const atGate = await waitForStatus(h.releases, ref, 'waiting at the gate', (s) => s.state === 'waiting-approval');
+  expect(imageOf(await deleteAndAwaitReplacement('kc2', atGate.groups[2]!.pods[0]!))).toBe(v2);
+  await h.releases.promoteAll(ref, { by: 'carol' });
+  expect((await h.releases.result(ref)).state).toBe('succeeded');
+  expect((await appPods(h.sandbox, 'kc2', ns, app)).map(imageOf)).toEqual([v3, v3, v3]);
+});
