@@ -72,8 +72,11 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       changed = true;
       inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
-      const drained = await wait('drain', trafficReleased(components, Date.now()), deadline, pod);
-      if (!drained) {
+      const uid = pod!.metadata?.uid;
+      const drainedOrGone = trafficReleased(components, Date.now());
+      // the drain is of this very pod: a replacement under the same name ends the wait (it is drained anew)
+      const drained = await wait('drain', (p) => (p && p.metadata?.uid !== uid ? { done: true } : drainedOrGone(p)), deadline, pod);
+      if (!drained || drained.metadata?.uid !== uid) {
         // deleted meanwhile (by hand, a lost node): the controller recreates it at the revision the partition
         // allows, the old one until this pod moves; move the replacement
         pod = await locate();

@@ -169,7 +169,26 @@ test('a pod deleted while it drains is awaited as its replacement at the new rev
     );
     await core.deleteNamespacedPod({ name: draining.metadata!.name!, namespace: ns });
     await h.sandbox.control.setDeregistrationDelay('rpc', 1_500);
-    expect((await h.releases.result(ref)).state).toBe('succeeded');
+    const done = await waitForStatus(h.releases, ref, 'the release finished', (s) => s.finishedAt !== undefined, 150_000).catch(
+      async (err: unknown) => {
+        const s = await h.releases.status(ref);
+        const pods = await appPods(h.sandbox, 'kc2', ns, app);
+        throw new Error(
+          `${String(err)}: ${JSON.stringify({ state: s.state, paused: s.paused, pods: s.pods.map((p) => [p.name, p.state, p.step, p.error]) })} ${JSON.stringify(
+            pods.map((p) => [
+              p.metadata?.name,
+              p.metadata?.uid,
+              p.metadata?.labels,
+              imageOf(p),
+              gateOf(p),
+              traffic(p),
+              p.metadata?.deletionTimestamp,
+            ]),
+          )}`,
+        );
+      },
+    );
+    expect(done.state).toBe('succeeded');
     const replacement = (await appPods(h.sandbox, 'kc2', ns, app)).find((p) => p.metadata?.name === draining.metadata?.name)!;
     expect(replacement.metadata?.uid).not.toBe(draining.metadata?.uid);
     expect(imageOf(replacement)).toBe('registry.local/t:2');
