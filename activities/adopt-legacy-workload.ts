@@ -55,7 +55,10 @@ export async function adoptLegacyWorkload(client: ClusterClient, ref: WorkloadRe
       .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
     if (now.status?.currentRevision === running) return log.info({ revision: template }, 'workload adopted: held by a partition');
     if (Date.now() >= deadline)
-      return log.warn({ revision: template, current: now.status?.currentRevision }, 'workload held by a partition, but its pods are not all at its template yet');
+      return log.warn(
+        { revision: template, current: now.status?.currentRevision },
+        'workload held by a partition, but its pods are not all at its template yet',
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }

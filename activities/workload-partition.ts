@@ -62,7 +62,7 @@ const CONTROLLER_CATCH_UP_MS = 15_000;
 export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, updateRevision: string): Promise<number> {
   const name = workloadName(ref.app, ref.cell);
   const catchUpBy = Date.now() + CONTROLLER_CATCH_UP_MS;
-  for (let write = 0; ; ) {
+  for (let write = 0; ;) {
     const set = await client.apps
       .readNamespacedStatefulSet({ name, namespace: ref.namespace })
       .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
@@ -113,7 +113,8 @@ async function podRevisions(client: ClusterClient, ref: WorkloadRef, workload: s
   const revisions = new Map<number, string | undefined>();
   for (const pod of pods.items) {
     const ordinal = ordinalOf(workload, pod.metadata?.name ?? '');
-    if (ordinal !== undefined && !pod.metadata?.deletionTimestamp) revisions.set(ordinal, pod.metadata?.labels?.[CONTROLLER_REVISION_LABEL]);
+    if (ordinal !== undefined && !pod.metadata?.deletionTimestamp)
+      revisions.set(ordinal, pod.metadata?.labels?.[CONTROLLER_REVISION_LABEL]);
   }
   return revisions;
 }
