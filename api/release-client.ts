@@ -289,14 +289,20 @@ export class ReleaseClient {
 
   /** Number of releases in each state (running, paused, succeeded, ..., terminated), all tenants. */
   async countReleasesByState(): Promise<Record<ListedState, number>> {
-    const counts = await Promise.all(
+    const counts = await Promise.allSettled(
       LISTED_STATES.map(async (state) => {
         const query = `${visibilityQuery({ BaristaKind: 'app-release' })} AND ${stateClause(state)}`;
         const { count } = await this.client.workflow.count(query);
         return [state, count] as const;
       }),
     );
-    return Object.fromEntries(counts) as Record<ListedState, number>;
+    // every count settles before this returns (none left retrying past its caller)
+    const failed = counts.find((c) => c.status === 'rejected');
+    if (failed) throw failed.reason;
+    return Object.fromEntries(counts.map((c) => (c as PromiseFulfilledResult<readonly [ListedState, number]>).value)) as Record<
+      ListedState,
+      number
+    >;
   }
 
   /** The first `limit` Apps of a tenant by name, from Temporal's visibility store (the entities' memo). */
@@ -347,7 +353,11 @@ export class ReleaseClient {
    */
   async status(ref: ReleaseRef | string): Promise<ReleaseStatus> {
     const handle = this.handle(ref);
-    const [status, described] = await Promise.all([handle.query(statusQuery), handle.describe()]);
+    // both settle before this returns: a call left running (retrying) past its caller outlives the connection
+    const [queried, describing] = await Promise.allSettled([handle.query(statusQuery), handle.describe()]);
+    if (queried.status === 'rejected') throw queried.reason;
+    if (describing.status === 'rejected') throw describing.reason;
+    const [status, described] = [queried.value, describing.value];
     const state = effectiveState(status.state, described.status.name);
     if (state === status.state) return status;
     return {
