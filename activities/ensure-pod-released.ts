@@ -74,9 +74,11 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
       const uid = pod!.metadata?.uid;
       const drainedOrGone = trafficReleased(components, Date.now());
-      // the drain is of this very pod: a replacement under the same name ends the wait (it is drained anew)
-      const drained = await wait('drain', (p) => (p && p.metadata?.uid !== uid ? { done: true } : drainedOrGone(p)), deadline, pod);
-      if (!drained || drained.metadata?.uid !== uid) {
+      // the drain is of this very pod: its deletion, or a replacement under the same name, ends the wait (the
+      // replacement is drained anew; a terminating pod is never upgraded)
+      const gone = (p: V1Pod | undefined) => !p || p.metadata?.uid !== uid || p.metadata?.deletionTimestamp !== undefined;
+      const drained = await wait('drain', (p) => (gone(p) ? { done: true } : drainedOrGone(p)), deadline, pod);
+      if (!drained || gone(drained)) {
         // deleted meanwhile (by hand, a lost node): the controller recreates it at the revision the partition
         // allows, the old one until this pod moves; move the replacement
         pod = await locate();
