@@ -18,16 +18,25 @@ const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
  */
 export async function readUpdateRevision(client: ClusterClient, ref: WorkloadRef, revision: number): Promise<string> {
   const name = workloadName(ref.app, ref.cell);
-  const set = await client.apps
-    .readNamespacedStatefulSet({ name, namespace: ref.namespace })
-    .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
-  const templateRevision = set.spec?.template.metadata?.labels?.[LABELS.revision];
-  const observed = (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1);
-  // retried: the workflow ensures the workload before its pods, so this only lags for a moment
-  if (templateRevision !== String(revision) || !observed || !set.status?.updateRevision)
-    throw new Error(`StatefulSet ${ref.namespace}/${name} is not yet at revision ${revision} (template at ${templateRevision ?? '-'})`);
-  return set.status.updateRevision;
+  // the workflow ensures the workload before its pods, so the controller lags behind it for a moment at most
+  const deadline = Date.now() + OBSERVE_WAIT_MS;
+  for (;;) {
+    const set = await client.apps
+      .readNamespacedStatefulSet({ name, namespace: ref.namespace })
+      .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
+    const templateRevision = set.spec?.template.metadata?.labels?.[LABELS.revision];
+    const observed = (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1);
+    if (templateRevision === String(revision) && observed && set.status?.updateRevision) return set.status.updateRevision;
+    if (Date.now() >= deadline)
+      throw new Error(
+        `StatefulSet ${ref.namespace}/${name} is not yet at revision ${revision} (template at ${templateRevision ?? '-'}, observed: ${observed})`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
+
+/** How long a pod waits for its workload's controller to catch up before the attempt fails (and is retried). */
+const OBSERVE_WAIT_MS = 10_000;
 
 /** Sets the pod's controller revision label (a pod already at the revision by its images, from an older Barista). */
 export async function ensurePodRevisionLabel(client: ClusterClient, pod: V1Pod, updateRevision: string): Promise<V1Pod> {
