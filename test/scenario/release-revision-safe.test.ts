@@ -1,4 +1,4 @@
-import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { eventually, uniqueName } from '../support/sandbox.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
@@ -77,12 +77,8 @@ test('after an abort, a deleted pod comes back at the revision it ran: in change
   expect(untouchedCell).toBeDefined();
   const changedPod = [...changed][0]!;
   const changedCell = cells.find((cell) => changedPod.startsWith(`${app}-${cell}-`))!;
-  const unchangedInChangedCell = `${app}-${changedCell}-${changedPod.endsWith('-1') ? 0 : 1}`;
-
   expect(imageOf(await deleteAndAwaitReplacement(clusterOf(untouchedCell), `${app}-${untouchedCell}-1`))).toBe(v1);
   expect(imageOf(await deleteAndAwaitReplacement(clusterOf(changedCell), changedPod))).toBe(v2);
-  const other = await deleteAndAwaitReplacement(clusterOf(changedCell), unchangedInChangedCell);
-  expect(imageOf(other)).toBe(changed.has(unchangedInChangedCell) ? v2 : v1);
 
   // and nothing else moved: the pods run exactly what the release reported
   for (const cell of cells) {
@@ -181,11 +177,15 @@ test('a workload of an earlier Barista (OnDelete, updated in place) is adopted: 
     namespace: ns,
     body: { ...set, spec: { ...set.spec!, template, updateStrategy: { type: 'OnDelete' } } },
   });
-  for (const pod of await appPods(h.sandbox, 'kc2', ns, app)) {
-    pod.metadata!.labels!['barista.dev/revision'] = String(r2.number);
-    pod.spec!.containers[0]!.image = v2;
-    await core.replaceNamespacedPod({ name: pod.metadata!.name!, namespace: ns, body: pod });
-  }
+  for (const pod of await appPods(h.sandbox, 'kc2', ns, app))
+    await core.patchNamespacedPod(
+      {
+        name: pod.metadata!.name!,
+        namespace: ns,
+        body: { metadata: { labels: { 'barista.dev/revision': String(r2.number) } }, spec: { containers: [{ name: 'app', image: v2 }] } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
   await eventually('the pods running v2', async () =>
     (await appPods(h.sandbox, 'kc2', ns, app)).every((p) => p.status?.containerStatuses?.[0]?.image === v2 && gateOf(p) === 'True')
       ? true
