@@ -15,7 +15,7 @@ import type { ReleaseStatus } from '../../workflows/release-status.js';
 import { appSpec } from '../support/app-spec.js';
 import { temporalTestServerBinary } from '../../sandbox/paths.js';
 import { SEARCH_ATTRIBUTES } from '../../sandbox/temporal-server.js';
-import { temporal } from '@temporalio/proto';
+import protos from '@temporalio/proto';
 import { createReleaseMetricSinks } from '../../worker/release-metrics.js';
 
 /**
@@ -47,7 +47,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, protos.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
     ),
   });
   const taskQueue = `workflow-test-${Math.random().toString(36).slice(2, 8)}`;

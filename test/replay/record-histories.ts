@@ -1,0 +1,77 @@
+/**
+ * Records release histories of the CURRENT workflow code into test/replay/histories/<prefix>-*.json, so a later
+ * change to the workflows is replayed against them (recorded-histories.test.ts). Run it before changing how a
+ * release runs: `npx tsx test/replay/record-histories.ts v2`. Uses the time-skipping test server and the fake
+ * activities of the workflow tests (the decisions recorded are the workflow's, not Kubernetes').
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { ReleaseRef } from '../../api/release-client.js';
+import { startWorkflowTestEnv, until } from '../workflow/workflow-env.js';
+
+const prefix = process.argv[2];
+if (!prefix || !/^v\d+$/.test(prefix)) throw new Error('usage: record-histories.ts v<N>');
+const dir = fileURLToPath(new URL('./histories/', import.meta.url));
+
+const w = await startWorkflowTestEnv();
+const by = { by: 'alice' };
+async function release(name: string, o: { revisions?: number; replicas?: number; groups: number; gate?: object; onFailure?: string }) {
+  await w.registerApp(name, { revisions: o.revisions ?? 2, replicas: o.replicas ?? 4 });
+  const strategy = { groups: o.groups, gate: o.gate ?? { type: 'manual' }, ...(o.onFailure ? { onFailure: o.onFailure } : {}) };
+  return w.releases.startRelease({ app: name, tenant: 'acme', requestedBy: 'alice', strategy });
+}
+async function save(name: string, ref: ReleaseRef) {
+  await w.releases.result(ref).catch(() => undefined);
+  const history = await w.env.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory();
+  writeFileSync(`${dir}${prefix}-${name}.json`, historyToJSON(history));
+  console.log(`recorded ${prefix}-${name}.json (${history.events?.length} events)`);
+}
+const atGate = (group: number) => (s: { state: string; gates: { group: number; state: string }[] }) =>
+  s.state === 'waiting-approval' && s.gates.find((g) => g.group === group)?.state === 'waiting';
+
+try {
+  // three groups behind manual gates, each approved
+  const manual = await release('manual-gates', { groups: 3 });
+  for (const group of [0, 1]) {
+    await until(w.releases, manual, `gate ${group}`, atGate(group));
+    await w.releases.approve(manual, { ...by, group });
+  }
+  await save('manual-gates', manual);
+
+  // a pod fails: the release pauses; resume retries it
+  w.failing.set('pod-failure-resume-rz00a-0', { pod: 'pod-failure-resume-rz00a-0', step: 'drain', reason: 'stuck' });
+  const failing = await release('pod-failure-resume', { groups: 2, gate: { type: 'timed', seconds: 1 } });
+  await until(w.releases, failing, 'paused on the failing pod', (s) => s.state === 'paused');
+  w.failing.delete('pod-failure-resume-rz00a-0');
+  await w.releases.resume(failing, by);
+  await save('pod-failure-resume', failing);
+
+  // a pod fails and is skipped: the release goes on
+  w.failing.set('pod-failure-skip-rz00a-1', { pod: 'pod-failure-skip-rz00a-1', step: 'await-ready', reason: 'crash' });
+  const skipping = await release('pod-failure-skip', { groups: 2, gate: { type: 'timed', seconds: 1 } });
+  await until(w.releases, skipping, 'paused on the failing pod', (s) => s.state === 'paused');
+  await w.releases.skipPod(skipping, { ...by, pod: 'pod-failure-skip-rz00a-1' });
+  await save('pod-failure-skip', skipping);
+  w.failing.clear();
+
+  // rollback requested at the first gate
+  const rollback = await release('rollback-at-gate', { groups: 2 });
+  await until(w.releases, rollback, 'gate 0', atGate(0));
+  await w.releases.rollback(rollback, { ...by, reason: 'bad canary' });
+  await save('rollback-at-gate', rollback);
+
+  // a failing pod with onFailure rollback
+  w.failing.set('auto-rollback-rz00a-2', { pod: 'auto-rollback-rz00a-2', step: 'await-ready', reason: 'crash loop' });
+  const auto = await release('auto-rollback', { groups: 2, gate: { type: 'timed', seconds: 1 }, onFailure: 'rollback' });
+  await save('auto-rollback', auto);
+  w.failing.clear();
+
+  // aborted at a gate: drained pods handed back, ends aborted
+  const abort = await release('abort-at-gate', { groups: 3 });
+  await until(w.releases, abort, 'gate 0', atGate(0));
+  await w.releases.abort(abort, { ...by, reason: 'stop' });
+  await save('abort-at-gate', abort);
+} finally {
+  await w.stop();
+}
