@@ -25,6 +25,7 @@ import {
   appQuery,
   releaseActions,
   statusQuery,
+  batchStatusQuery,
   upsertAppUpdate,
   type ActionInputs,
   type ActionResult,
@@ -32,7 +33,8 @@ import {
   type AppSummaryMemo,
   type ReleaseAction,
 } from '../workflows/definitions.js';
-import type { ReleaseStatus } from '../workflows/release-status.js';
+import type { ReleaseStatus, StatusView } from '../workflows/release-status.js';
+import { overlayLiveBatches } from './live-batches.js';
 import { effectiveState, LISTED_STATES, stateClause, type ListedState } from './release-states.js';
 import type { ReleaseQueueStatus } from '../workflows/queued-release.js';
 import { SA } from '../workflows/search-attributes.js';
@@ -351,13 +353,16 @@ export class ReleaseClient {
    * The release's status as its workflow tells it; a run that Temporal ended (terminated, reset, timed out,
    * cancelled) shows that end, with the reason in `closedBy`, not the state it had when it stopped.
    */
-  async status(ref: ReleaseRef | string): Promise<ReleaseStatus> {
+  async status(ref: ReleaseRef | string, view?: StatusView): Promise<ReleaseStatus> {
     const handle = this.handle(ref);
     // both settle before this returns: a call left running (retrying) past its caller outlives the connection
-    const [queried, describing] = await Promise.allSettled([handle.query(statusQuery), handle.describe()]);
+    const [queried, describing] = await Promise.allSettled([
+      view ? handle.query(statusQuery, view) : handle.query(statusQuery),
+      handle.describe(),
+    ]);
     if (queried.status === 'rejected') throw queried.reason;
     if (describing.status === 'rejected') throw describing.reason;
-    const [status, described] = [queried.value, describing.value];
+    const [status, described] = [await this.withLivePods(queried.value), describing.value];
     const state = effectiveState(status.state, described.status.name);
     if (state === status.state) return status;
     return {
@@ -366,6 +371,16 @@ export class ReleaseClient {
       closedBy: `temporal: ${described.status.name.toLowerCase()}`,
       ...(described.closeTime && !status.finishedAt ? { finishedAt: described.closeTime.toISOString() } : {}),
     };
+  }
+
+  /** The status overlaid with what its live batches know now (api/live-batches.ts). */
+  private async withLivePods(status: ReleaseStatus): Promise<ReleaseStatus> {
+    if (!status.batches?.length) return status;
+    const live = await Promise.allSettled(status.batches.map((b) => this.client.workflow.getHandle(b.workflowId).query(batchStatusQuery)));
+    return overlayLiveBatches(
+      status,
+      live.map((r) => (r.status === 'fulfilled' ? r.value : undefined)),
+    );
   }
 
   /**

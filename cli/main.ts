@@ -140,7 +140,7 @@ release
   .action(async (ref: string, o: { watch?: boolean; run?: string }) => {
     const config = await loadConfig();
     const path = o.run ? `${appRoute(ref)}/releases/${encodeURIComponent(o.run)}` : `${appRoute(ref)}/release`;
-    const get = () => api<ReleaseStatus>(config, 'GET', path);
+    const get = (query = '') => api<ReleaseStatus>(config, 'GET', `${path}${query}`);
     if (!o.watch) {
       const s = await get();
       console.log(renderRelease(s).join('\n'));
@@ -150,7 +150,8 @@ release
     let drawn = 0;
     let last = '';
     for (;;) {
-      const s = await get();
+      // each second: the counts of every group and the pods of the current one only (a release may have 10,000)
+      const s = await get('?group=current');
       const lines = renderRelease(s);
       const text = lines.join('\n');
       if (tty) {

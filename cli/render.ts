@@ -15,11 +15,13 @@ export function renderRelease(s: ReleaseStatus): string[] {
     );
   for (const g of s.groups) {
     const pods = s.pods.filter((p) => p.group === g.index);
-    const done = pods.filter((p) => p.state === 'done').length;
-    lines.push(`  group ${g.index}${g.beta ? ' (beta)' : ''}${s.currentGroup === g.index ? ' ◀' : ''}: ${done}/${pods.length} done`);
+    // a summary or one-group view lists no pods for the other groups: their counts come from the release
+    const listed = pods.length > 0 || !g.size;
+    const done = listed ? pods.filter((p) => p.state === 'done').length : (g.done ?? 0);
     lines.push(
-      `    ${pods.map((p) => `${ICON[p.state] ?? '?'} ${p.name}${p.step && p.state === 'failed' ? ` [${p.step}]` : ''}`).join('  ')}`,
+      `  group ${g.index}${g.beta ? ' (beta)' : ''}${s.currentGroup === g.index ? ' ◀' : ''}: ${done}/${listed ? pods.length : g.size} done`,
     );
+    if (listed) lines.push(`    ${podLine(pods)}`);
     const gate = s.gates.find((x) => x.group === g.index);
     if (gate)
       lines.push(
@@ -27,6 +29,18 @@ export function renderRelease(s: ReleaseStatus): string[] {
       );
   }
   return lines;
+}
+
+/** The group's pods by icon; past MAX_PODS_SHOWN, only those not simply pending or done, then how many more. */
+const MAX_PODS_SHOWN = 40;
+function podLine(pods: ReleaseStatus['pods']): string {
+  const icon = (p: ReleaseStatus['pods'][number]) =>
+    `${ICON[p.state] ?? '?'} ${p.name}${p.step && p.state === 'failed' ? ` [${p.step}]` : ''}`;
+  if (pods.length <= MAX_PODS_SHOWN) return pods.map(icon).join('  ');
+  const notable = pods.filter((p) => p.state !== 'pending' && p.state !== 'done');
+  const shown = notable.slice(0, MAX_PODS_SHOWN);
+  const rest = pods.length - shown.length;
+  return `${shown.map(icon).join('  ')}${shown.length ? '  ' : ''}(${rest} more pending or done)`;
 }
 
 /** Exit code of `release status --watch` once the release stops moving without a person. */

@@ -125,6 +125,16 @@ export function replicasIn(revision: Pick<Revision, 'replicasPerCell' | 'overrid
   return revision.overrides[cell]?.replicas ?? revision.replicasPerCell;
 }
 
+/**
+ * The revision as the given cells need it: the template and only those cells' overrides. Activity inputs
+ * carry this, not every cell's overrides (a release over hundreds of cells would repeat them in every pod step).
+ */
+export function revisionFor(revision: Revision, cells: Iterable<string>): Revision {
+  const overrides: Record<string, CellOverride> = {};
+  for (const cell of cells) if (revision.overrides[cell]) overrides[cell] = revision.overrides[cell];
+  return { ...revision, overrides };
+}
+
 /** Name of the workload of (app, cell); its pods are `<workload>-<ordinal>`. */
 export function workloadName(app: string, cell: string): string {
   return `${app}-${cell}`;

@@ -9,3 +9,4 @@ export * from './strategy.js';
 export * from './validation.js';
 export * from './failures.js';
 export * from './kube-names.js';
+export * from './batches.js';

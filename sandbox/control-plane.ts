@@ -55,6 +55,8 @@ export class ControlPlane {
         `--service-account-key-file=${d('sa.pub')}`,
         `--service-account-signing-key-file=${d('sa.key')}`,
         '--endpoint-reconciler-type=none',
+        // StatefulSet maxUnavailable (alpha in 1.34): the native baseline of bench/release updates in waves with it
+        '--feature-gates=MaxUnavailableStatefulSet=true',
         '--profiling=false',
         '--v=0',
       ],
@@ -73,6 +75,7 @@ export class ControlPlane {
         '--kube-api-qps=200',
         '--kube-api-burst=400',
         '--concurrent-statefulset-syncs=10',
+        '--feature-gates=MaxUnavailableStatefulSet=true',
         '--v=0',
       ],
       logFile: d('kube-controller-manager.log'),

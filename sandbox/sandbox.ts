@@ -172,6 +172,11 @@ export class Sandbox {
     return this.plane(cluster).metrics();
   }
 
+  /** Pid of the Temporal server's watchdog, leader of its process group (benches sum the group's CPU). */
+  temporalPid(): number | undefined {
+    return this.temporal?.process.pid;
+  }
+
   /** Pids of every process the sandbox runs (for benches measuring memory). */
   pids(): number[] {
     const procs = [

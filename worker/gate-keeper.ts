@@ -6,6 +6,7 @@ import { startResilientInformer, type ResilientInformer } from './kube/resilient
 import { kubeConfigsByContext } from './kube/contexts.js';
 import { WorkQueue } from './kube/work-queue.js';
 import { makeApiClient } from './kube/api-client.js';
+import { freshEachTerm, leadPerCluster, processIdentity, type LeaderElectionOptions } from './kube/leader-election.js';
 
 const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
@@ -73,9 +74,22 @@ export class GateKeeper {
   }
 }
 
-/** One gate keeper per cluster of a kubeconfig (one context per cluster). */
-export async function startGateKeepers(kubeconfig: string, logger: Logger): Promise<{ stop: () => Promise<void> }> {
-  const keepers = [...kubeConfigsByContext(kubeconfig)].map(([cluster, kc]) => new GateKeeper(kc, logger.child({ cluster })));
-  await Promise.all(keepers.map((k) => k.start()));
-  return { stop: async () => void (await Promise.all(keepers.map((k) => k.stop()))) };
+/** Lease of the gate keeper in each cluster: one worker's keeper acts there, the others stand by. */
+export const GATE_KEEPER_LEASE = 'barista-gate-keeper';
+
+/**
+ * A gate keeper per cluster of a kubeconfig (one context per cluster), each run only while this process holds
+ * the cluster's gate-keeper Lease: any number of workers may run, exactly one opens gates in each cluster.
+ */
+export function startGateKeepers(
+  kubeconfig: string,
+  logger: Logger,
+  election: Partial<LeaderElectionOptions> = {},
+): Promise<{ stop: () => Promise<void>; leading: () => string[] }> {
+  return leadPerCluster(
+    kubeConfigsByContext(kubeconfig),
+    { lease: GATE_KEEPER_LEASE, identity: processIdentity(), ...election },
+    (cluster, kc) => freshEachTerm(() => new GateKeeper(kc, logger.child({ cluster }))),
+    logger,
+  );
 }

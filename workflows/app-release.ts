@@ -7,6 +7,7 @@ import {
   type ReleasePlan,
   type ReleaseRequest,
   type Revision,
+  revisionFor,
 } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
 import { lowestOrdinalsFirst, replicasThrough } from '../domain/first-release.js';
@@ -16,6 +17,7 @@ import { appEntityId } from './app-entity.js';
 import { releaseCompletedSignal } from './definitions.js';
 import { wireOperatorActions } from './release-actions.js';
 import { runGate } from './release-gates.js';
+import { releaseInBatches, wireBatchFailures } from './release-batches.js';
 import { releasePods } from './release-pods.js';
 import { ReleaseTracker } from './release-state.js';
 import type { ReleaseStatus } from './release-status.js';
@@ -43,6 +45,7 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
   const { app, to, from } = input;
   const t = new ReleaseTracker(app.name, app.tenant, from?.number, to.number);
   wireOperatorActions(t);
+  wireBatchFailures(t);
   try {
     return await runRelease(t, input);
   } catch (err) {
@@ -73,6 +76,8 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
   const plan = firstRelease ? { ...planned, groups: lowestOrdinalsFirst(planned.groups, (c) => replicasOf.get(c) ?? 0) } : planned;
   t.setPlan(plan);
   t.phase('running');
+  // v2: pods move in batch child workflows (bounded histories at any size); releases started before move them here
+  const movePods = patched('pod-batches') ? releaseInBatches : releasePods;
 
   for (const group of plan.groups) {
     await condition(() => !t.paused || t.stopRequested);
@@ -81,18 +86,18 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
     t.phase('running');
     await untilDoneOrPaused(t, 'workload', () => ensureWorkloads(plan, group, to, budget, firstRelease));
     if (t.stopRequested) break;
-    await releasePods(t, plan, group.pods, to, { stop: () => t.stopRequested, rollingBack: false });
+    await movePods(t, plan, group.pods, to, { stop: () => t.stopRequested, rollingBack: false, group: group.index });
     if (t.stopRequested || group === plan.groups[plan.groups.length - 1]) break;
     await runGate(t, plan, group);
   }
 
   if (t.rollbackRequested && from) {
-    await rollBack(t, plan, from);
+    await rollBack(t, plan, from, movePods);
   } else if (t.abortRequested) {
     // v2: an abort ends aborted even while paused, and hands back every pod it left drained
     if (patched('abort-ends-clean')) await handBackDrainedPods(t, plan);
     t.phase('aborted');
-    t.record(t.abortRequested.by, 'finished', `aborted; changed pods: ${t.status().changedPods.join(', ') || 'none'}`);
+    t.record(t.abortRequested.by, 'finished', `aborted; changed pods: ${listed(t.status().changedPods)}`);
   } else {
     await condition(() => !t.paused || t.stopRequested);
     t.phase('succeeded');
@@ -104,7 +109,13 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
   }
   if (t.paused && t.state !== 'paused') t.paused = undefined;
   t.finishedAt = new Date().toISOString();
-  return t.status();
+  return t.result();
+}
+
+/** Pod names for an audit entry: the first 20, then how many more (an entry stays small at any release size). */
+function listed(names: string[]): string {
+  if (!names.length) return 'none';
+  return names.length <= 20 ? names.join(', ') : `${names.slice(0, 20).join(', ')} and ${names.length - 20} more`;
 }
 
 function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, string>): ReleasePlan {
@@ -138,7 +149,7 @@ async function ensureWorkloads(
     cells.map((cell) =>
       activities.ensureWorkload({
         ...workloadRef(plan, cell),
-        revision,
+        revision: revisionFor(revision, [cell]),
         // a first release grows each workload to the pods of the groups so far
         ...(firstRelease ? { replicas: replicasThrough(plan.groups, group.index, cell) } : {}),
       }),
@@ -185,7 +196,7 @@ function stoppedBeforePlanning(t: ReleaseTracker): ReleaseStatus {
   t.phase('aborted');
   t.record(by, 'finished', 'stopped before any cell was resolved; nothing changed');
   t.finishedAt = new Date().toISOString();
-  return t.status();
+  return t.result();
 }
 
 function workloadRef(plan: ReleasePlan, cell: string) {
@@ -194,7 +205,7 @@ function workloadRef(plan: ReleasePlan, cell: string) {
 }
 
 /** Takes every pod this release touched back to `from`, through the same per-pod protocol, last group first. */
-async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision): Promise<void> {
+async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision, movePods: typeof releaseInBatches): Promise<void> {
   const by = t.rollbackRequested?.by ?? 'barista';
   t.paused = undefined;
   t.phase('rolling-back');
@@ -214,10 +225,10 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision): P
     await untilDoneOrPaused(
       t,
       'workload',
-      () => budget.ensureWorkload({ ...workloadRef(plan, cell), revision: from }),
+      () => budget.ensureWorkload({ ...workloadRef(plan, cell), revision: revisionFor(from, [cell]) }),
       () => t.abortRequested !== undefined,
     );
-  await releasePods(t, plan, touched, from, { stop: () => t.abortRequested !== undefined, rollingBack: true });
+  await movePods(t, plan, touched, from, { stop: () => t.abortRequested !== undefined, rollingBack: true, group: 'rollback' });
   // v2: a rollback aborted while paused ends aborted too, and hands back what it left drained
   if (t.abortRequested && patched('abort-ends-clean')) await handBackDrainedPods(t, plan);
   t.phase(t.abortRequested ? 'aborted' : 'rolled-back');

@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AppSpec, Revision } from '../domain/index.js';
-import type { AuditEntry, ReleaseState, ReleaseStatus } from './release-status.js';
+import type { AuditEntry, PodStatus, ReleaseState, ReleaseStatus, StatusView } from './release-status.js';
 
 /** Who did something, for the audit record. */
 export interface Actor {
@@ -68,7 +68,36 @@ export const releaseActions: { [A in ReleaseAction]: ReturnType<typeof releaseAc
   'promote-all': releaseAction('promote-all'),
   'skip-pod': releaseAction('skip-pod'),
 };
-export const statusQuery = defineQuery<ReleaseStatus>('status');
+/** The release's status; without a view, every pod (as always); `{ detail: 'summary' }` or `{ group }` keep it small. */
+export const statusQuery = defineQuery<ReleaseStatus, [StatusView?]>('status');
+
+// ---- ReleaseBatch (child of AppRelease: the per-pod protocol for one batch of one group, or of a rollback)
+/**
+ * What the release tells its batches, always whole (a batch that misses one signal is set right by the next):
+ * whether the release is paused, how often it was resumed, whether the batch must stop starting pods, and which
+ * of the batch's pods an operator skipped.
+ */
+export interface BatchControl {
+  paused: boolean;
+  resumeCount: number;
+  stop: boolean;
+  skipped: string[];
+}
+/** A batch's pod failed its step: the release records it and pauses (or rolls back, when the strategy says so). */
+export interface BatchPodFailure {
+  batch: string;
+  pod: string;
+  step: string;
+  reason: string;
+  /** The revision the pod was being moved to; the pod runs it when the failed step came after the upgrade. */
+  revision: number;
+  afterUpgrade: boolean;
+  /** The strategy asks for a rollback on failure (and the batch is not itself a rollback). */
+  rollback: boolean;
+}
+export const batchControlSignal = defineSignal<[BatchControl]>('batch-control');
+export const batchPodFailedSignal = defineSignal<[BatchPodFailure]>('batch-pod-failed');
+export const batchStatusQuery = defineQuery<PodStatus[]>('batch-status');
 
 // ---- AppEntity (one long-lived workflow per App: its spec and numbered revisions)
 export interface AppRecord {

@@ -3,3 +3,4 @@ export { appEntity } from './app-entity.js';
 export { appRelease } from './app-release.js';
 export { checkCells } from './check-cells.js';
 export { releaseQueue } from './queued-release.js';
+export { releaseBatch } from './release-batch.js';

@@ -10,7 +10,7 @@ import {
   type ReleaseAction,
 } from './definitions.js';
 import type { ReleaseTracker } from './release-state.js';
-import type { AuditEntry } from './release-status.js';
+import type { AuditEntry, StatusView } from './release-status.js';
 
 /**
  * One operator action: why the release cannot take it now (undefined when it can), and taking it. `refusal`
@@ -114,7 +114,7 @@ const rules: { [A in ReleaseAction]: ActionRule<ActionInputs[A]> } = {
  * can make a workflow task fail.
  */
 export function wireOperatorActions(t: ReleaseTracker): void {
-  setHandler(statusQuery, () => t.status());
+  setHandler(statusQuery, (view?: StatusView) => t.status(view && typeof view === 'object' ? view : {}));
   for (const action of RELEASE_ACTIONS) wireAction(t, action);
 }
 

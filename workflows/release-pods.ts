@@ -1,11 +1,11 @@
-import { ApplicationFailure, ActivityFailure, condition, patched } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import type { PodRef, ReleasePlan, Revision } from '../domain/index.js';
-import { FailureTypes } from '../domain/failures.js';
-import type { PodStepFailure } from '../activities/types.js';
 import { mutate, waits } from './activity-proxies.js';
+import { describeFailure, STEPS_AFTER_UPGRADE } from './release-batch.js';
 import type { ReleaseTracker } from './release-state.js';
 
 /**
+ * v1, kept for releases started before batches (workflows/release-batches.ts): in-flight releases replay it.
  * Moves `pods` to `revision` through the per-pod protocol, at most `maxConcurrentPods` at once. A pod that
  * fails pauses the release (or requests a rollback, if the strategy says so) and is retried on resume;
  * `stop()` ends the run after the pod steps in hand.
@@ -87,17 +87,4 @@ async function releasePod(
       if (t.skipped.has(pod.name) && t.paused?.pod === pod.name) t.resume();
     }
   }
-}
-
-/** Per-pod steps (activities/ensure-pod-released.ts) that come after the pod was moved to the revision. */
-const STEPS_AFTER_UPGRADE = ['partition', 'await-ready', 'undrain', 'mount'];
-
-function describeFailure(err: unknown, pod: string): PodStepFailure {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && cause.type === FailureTypes.podStepTimeout) {
-    const details = cause.details?.[0] as PodStepFailure | undefined;
-    if (details) return details;
-  }
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return { pod, step: 'activity', reason: message };
 }

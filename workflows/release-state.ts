@@ -2,7 +2,29 @@ import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ReleasePlan } from '../domain/index.js';
 import { SA } from './search-attributes.js';
 import type { Actor } from './definitions.js';
-import type { AuditEntry, GateStatus, PauseReason, PodStatus, ReleaseState, ReleaseStatus } from './release-status.js';
+import type {
+  AuditEntry,
+  GateStatus,
+  PauseReason,
+  PodStatus,
+  PodSummary,
+  ReleaseState,
+  ReleaseStatus,
+  StatusView,
+} from './release-status.js';
+
+/** A batch child in flight (workflows/release-batches.ts), and the control it was last sent. */
+export interface LiveBatch {
+  workflowId: string;
+  group: number | 'rollback';
+  pods: string[];
+  /** The batch's pods as this release knew them at its start: the release changes them only when it ends. */
+  from: PodSummary;
+  sent: string;
+}
+
+/** A final result lists every pod up to this many; past it, the summary (per-group detail by the status query). */
+export const RESULT_DETAIL_LIMIT = 1000;
 
 const FINISHED_STATES: readonly ReleaseState[] = ['succeeded', 'aborted', 'rolled-back', 'failed'];
 
@@ -26,6 +48,7 @@ export class ReleaseTracker {
   readonly pods = new Map<string, PodStatus>();
   readonly gates: GateStatus[] = [];
   readonly audit: AuditEntry[] = [];
+  readonly liveBatches = new Map<string, LiveBatch>();
   plan: ReleasePlan | undefined;
   readonly startedAt = new Date().toISOString();
   finishedAt: string | undefined;
@@ -103,7 +126,12 @@ export class ReleaseTracker {
     this.resumeCount++;
   }
 
-  status(): ReleaseStatus {
+  /** The status: every pod by default; `{ detail: 'summary' }` none, `{ group }` that group's (groups list their pods likewise). */
+  status(view: StatusView = {}): ReleaseStatus {
+    const all = [...this.pods.values()];
+    const group = view.group === 'current' ? (this.currentGroup ?? 0) : typeof view.group === 'number' ? view.group : undefined;
+    const detail = group !== undefined ? 'group' : view.detail === 'summary' ? 'summary' : 'full';
+    const shown = (index: number) => detail === 'full' || index === group;
     return {
       app: this.app,
       tenant: this.tenant,
@@ -112,14 +140,47 @@ export class ReleaseTracker {
       state: this.state,
       ...(this.currentGroup !== undefined ? { currentGroup: this.currentGroup } : {}),
       ...(this.paused ? { paused: this.paused } : {}),
-      groups: (this.plan?.groups ?? []).map((g) => ({ index: g.index, beta: g.beta, pods: g.pods.map((p) => p.name) })),
-      pods: [...this.pods.values()],
+      groups: (this.plan?.groups ?? []).map((g) => ({
+        index: g.index,
+        beta: g.beta,
+        size: g.pods.length,
+        done: g.pods.filter((p) => this.pods.get(p.name)?.state === 'done').length,
+        pods: shown(g.index) ? g.pods.map((p) => p.name) : [],
+      })),
+      pods: detail === 'full' ? all : all.filter((p) => p.group === group),
       gates: this.gates,
       audit: this.audit,
       // exactly the pods this release moved that run its target revision now (not those drained and handed back)
-      changedPods: [...this.pods.values()].filter((p) => p.changed && p.revision === this.to).map((p) => p.name),
+      changedPods: detail === 'full' ? all.filter((p) => this.isChanged(p)).map((p) => p.name) : [],
+      summary: this.summary(all),
+      detail,
+      ...(this.liveBatches.size
+        ? {
+            batches: [...this.liveBatches.values()].map((b) => ({
+              workflowId: b.workflowId,
+              group: b.group,
+              pods: b.pods.length,
+              from: b.from,
+            })),
+          }
+        : {}),
       startedAt: this.startedAt,
       ...(this.finishedAt ? { finishedAt: this.finishedAt } : {}),
     };
+  }
+
+  /** What a release returns when it ends: the full status, or past RESULT_DETAIL_LIMIT pods the summary. */
+  result(): ReleaseStatus {
+    return this.status(this.pods.size > RESULT_DETAIL_LIMIT ? { detail: 'summary' } : {});
+  }
+
+  private isChanged(p: PodStatus): boolean {
+    return p.changed === true && p.revision === this.to;
+  }
+
+  summary(all: PodStatus[]): PodSummary {
+    const byState: PodSummary['byState'] = { pending: 0, 'in-progress': 0, done: 0, skipped: 0, failed: 0 };
+    for (const p of all) byState[p.state]++;
+    return { total: all.length, byState, changed: all.filter((p) => this.isChanged(p)).length };
   }
 }

@@ -50,6 +50,27 @@ export interface AuditEntry {
   detail?: string;
 }
 
+export interface PodSummary {
+  total: number;
+  byState: Record<PodState, number>;
+  changed: number;
+}
+
+export interface BatchRef {
+  workflowId: string;
+  group: number | 'rollback';
+  pods: number;
+  /** The batch's pods as the release knew them when the batch started (unchanged until it ends). */
+  from: PodSummary;
+}
+
+/** What a status query returns: every pod (default), none (summary), or one group's pods. */
+export interface StatusView {
+  detail?: 'full' | 'summary';
+  /** A group index, or `current`: the group the release is at. */
+  group?: number | 'current';
+}
+
 export interface PauseReason {
   reason: string;
   pod?: string;
@@ -68,8 +89,16 @@ export interface ReleaseStatus {
   closedBy?: string;
   currentGroup?: number;
   paused?: PauseReason;
-  groups: { index: number; beta: boolean; pods: string[] }[];
+  /** Each group's pods; with a summary view or another group asked for, `pods` is empty and `size` still counts them. */
+  groups: { index: number; beta: boolean; size?: number; done?: number; pods: string[] }[];
+  /** Every pod (view full), one group's (view `{ group }`), or none (view summary). */
   pods: PodStatus[];
+  /** Pods by state, across the whole release, whatever the view. */
+  summary?: PodSummary;
+  /** Which view this is: `full` unless asked otherwise (and the final result of a release over 1,000 pods). */
+  detail?: 'full' | 'summary' | 'group';
+  /** Child workflows moving pods right now (their own `batch-status` query tells each pod's live state). */
+  batches?: BatchRef[];
   gates: GateStatus[];
   audit: AuditEntry[];
   /** Pods this release changed (for abort and rollback reports). */

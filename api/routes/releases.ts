@@ -7,6 +7,7 @@ import { createErrorHandler } from '../errors.js';
 import { RELEASE_ACTIONS, type ActionInputs, type ReleaseAction } from '../../workflows/definitions.js';
 import { LISTED_STATES } from '../release-states.js';
 import { AppParams } from './apps.js';
+import type { StatusView } from '../../workflows/release-status.js';
 
 const StartBody = ReleaseRequestSchema.omit({ app: true, tenant: true, requestedBy: true });
 const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
@@ -35,6 +36,19 @@ const ACTION_PERMISSIONS: Record<ReleaseAction, Permission> = {
   abort: 'release:steer',
   rollback: 'release:steer',
 };
+
+/** Which part of a release's status to answer with: every pod (default), no pod, or one group's (`current` too). */
+const StatusQuery = z.strictObject({
+  view: z.enum(['full', 'summary']).optional().describe('summary: counts per state, no pod list'),
+  group: z
+    .union([z.literal('current'), z.coerce.number().int().min(0)])
+    .optional()
+    .describe("only this group's pods (a group index, or `current`)"),
+});
+function statusView(q: z.infer<typeof StatusQuery>): StatusView | undefined {
+  if (q.group !== undefined) return { group: q.group };
+  return q.view ? { detail: q.view } : undefined;
+}
 
 /** Releases of an App: start (idempotent with a key), status, and every operator action. */
 export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
@@ -103,23 +117,31 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       },
     );
 
-    app.get(base, { schema: { params: AppParams, tags: ['releases'], summary: 'Status of the latest release' } }, async (req) => {
-      TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
-      return ctx.releases.status(`release/${req.params.tenant}/${req.params.app}`);
-    });
+    app.get(
+      base,
+      { schema: { params: AppParams, querystring: StatusQuery, tags: ['releases'], summary: 'Status of the latest release' } },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        return ctx.releases.status(`release/${req.params.tenant}/${req.params.app}`, statusView(req.query));
+      },
+    );
 
     app.get(
       '/v1/tenants/:tenant/apps/:app/releases/:runId',
       {
         schema: {
           params: AppParams.extend({ runId: z.uuid('must be a release run id, as listed by GET /v1/tenants/{tenant}/releases') }),
+          querystring: StatusQuery,
           tags: ['releases'],
           summary: 'Status and audit trail of one release of the App, finished or not',
         },
       },
       async (req) => {
         TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
-        return ctx.releases.status({ workflowId: `release/${req.params.tenant}/${req.params.app}`, runId: req.params.runId });
+        return ctx.releases.status(
+          { workflowId: `release/${req.params.tenant}/${req.params.app}`, runId: req.params.runId },
+          statusView(req.query),
+        );
       },
     );
 

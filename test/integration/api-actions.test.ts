@@ -90,6 +90,35 @@ test('refused actions are 409 with the reason and record nothing; `by` in the bo
   expect((await act(uniqueName('never-released'), 'abort', {}, tokens.releaser)).status).toBe(404);
 });
 
+test('status views: summary (counts, no pods), one group or the current one; a bad view is a 400 naming the field', async () => {
+  const { app, ref } = await atGate();
+  const get = async (query: string) => {
+    const res = await fetch(`${base}/v1/tenants/acme/apps/${app}/release${query}`, {
+      headers: { authorization: `Bearer ${tokens.approver}` },
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> & { error?: string } };
+  };
+  const full = await get('');
+  expect(full.json).toMatchObject({ detail: 'full', summary: { total: 2, changed: 1 } });
+  expect(full.json.pods).toHaveLength(2);
+  const summary = await get('?view=summary');
+  expect(summary.json).toMatchObject({ detail: 'summary', pods: [], summary: { total: 2, byState: { done: 1, pending: 1 } } });
+  expect(summary.json.groups).toEqual([
+    { index: 0, beta: false, size: 1, done: 1, pods: [] },
+    { index: 1, beta: false, size: 1, done: 0, pods: [] },
+  ]);
+  const current = await get('?group=current');
+  expect(current.json).toMatchObject({ detail: 'group', pods: [{ name: `${app}-rz00a-0`, group: 0, state: 'done' }] });
+  const group1 = await get('?group=1');
+  expect(group1.json).toMatchObject({ detail: 'group', pods: [{ name: `${app}-rz00a-1`, group: 1, state: 'pending' }] });
+  for (const bad of ['?group=x', '?group=-1', '?view=everything', '?pods=all']) {
+    const res = await get(bad);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatch(/group|view|pods/);
+  }
+  await h.releases.abort(ref, { by: 'rita' });
+});
+
 test('the CLI prints what was recorded, or the 409 reason and exits non-zero', async () => {
   const { app } = await atGate();
   const barista = (...args: string[]) =>

@@ -33,8 +33,10 @@ export interface WorkflowTestEnv {
   /** Pods the fake ensurePodReleased was called for, in order, with the revision asked for. */
   released: { pod: string; revision: number }[];
   handedBack: string[];
+  /** How long the fake ensurePodReleased takes (real time), so a test can act while pods are in flight. */
+  podStepMs: { value: number };
   /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
-  registerApp(name: string, o?: { revisions?: number; replicas?: number }): Promise<void>;
+  registerApp(name: string, o?: { revisions?: number; replicas?: number; cells?: string[] }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,10 +56,12 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   const failing = new Map<string, PodStepFailure>();
   const released: { pod: string; revision: number }[] = [];
   const handedBack: string[] = [];
+  const podStepMs = { value: 0 };
   const activities: Activities = {
     resolveCells: async ({ cells }) => Object.fromEntries(cells.map((cell) => [cell, 'kc-fake'])),
     ensureWorkload: async () => ({ created: false, updated: true }),
     ensurePodReleased: async (input: EnsurePodReleasedInput) => {
+      if (podStepMs.value) await new Promise((r) => setTimeout(r, podStepMs.value));
       const failure = failing.get(input.pod);
       if (failure) throw ApplicationFailure.nonRetryable(failure.reason, FailureTypes.podStepTimeout, failure);
       released.push({ pod: input.pod, revision: input.revision.number });
@@ -85,9 +89,10 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     failing,
     released,
     handedBack,
+    podStepMs,
     // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
-    async registerApp(name, { revisions = 1, replicas = 2 } = {}) {
-      const spec = AppSpecSchema.parse(appSpec(name, 'registry.local/app:1', { cells: ['rz00a'], replicasPerCell: replicas }));
+    async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'] } = {}) {
+      const spec = AppSpecSchema.parse(appSpec(name, 'registry.local/app:1', { cells, replicasPerCell: replicas }));
       const record: AppRecord = {
         spec,
         revisions: Array.from({ length: revisions }, (_, i) => ({
@@ -99,7 +104,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
           createdBy: 'alice',
         })),
         latest: revisions,
-        released: revisions > 1 ? { rz00a: revisions - 1 } : {},
+        released: revisions > 1 ? Object.fromEntries(cells.map((c) => [c, revisions - 1])) : {},
       };
       await env.client.workflow.start('appEntity', { workflowId: appEntityId(spec.tenant, name), taskQueue, args: [record] });
     },

@@ -1,4 +1,5 @@
 import { kubeConfigsByContext } from '../kube/contexts.js';
+import { freshEachTerm, leadPerCluster, processIdentity } from '../kube/leader-election.js';
 import { createLogger } from '../../sandbox/logger.js';
 import { ServiceTrafficComponent } from './service/index.js';
 
@@ -11,10 +12,15 @@ async function run(): Promise<void> {
   const file = process.env.KUBECONFIG;
   if (!file) throw new Error('KUBECONFIG must be set');
   const contexts = kubeConfigsByContext(file);
-  const components = [...contexts].map(([cluster, kc]) => new ServiceTrafficComponent(kc, logger.child({ cluster })));
-  await Promise.all(components.map((c) => c.start()));
-  logger.info({ clusters: [...contexts.keys()] }, 'service traffic component running');
-  const stop = () => void Promise.all(components.map((c) => c.stop())).then(() => process.exit(0));
+  // one instance acts per cluster (Lease `barista-traffic-service`); more run as standbys
+  const leaders = await leadPerCluster(
+    contexts,
+    { lease: 'barista-traffic-service', identity: processIdentity() },
+    (cluster, kc) => freshEachTerm(() => new ServiceTrafficComponent(kc, logger.child({ cluster }))),
+    logger,
+  );
+  logger.info({ clusters: [...contexts.keys()], leading: leaders.leading() }, 'service traffic component running');
+  const stop = () => void leaders.stop().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -49,3 +49,29 @@ test('exit codes: 0 done, 1 failed/aborted/rolled back, 2 needs a person, none w
   expect(exitCodeFor({ ...status, state: 'waiting-approval' })).toBe(2);
   expect(exitCodeFor({ ...status, state: 'running' })).toBeUndefined();
 });
+
+test('a one-group view of a large release: other groups by their counts, the current group by its notable pods', () => {
+  const pods = Array.from({ length: 500 }, (_, i) => ({
+    name: `pay-a-${i}`,
+    cell: 'a',
+    cluster: 'kc1',
+    group: 1,
+    state: i < 300 ? ('done' as const) : i === 300 ? ('failed' as const) : i < 305 ? ('in-progress' as const) : ('pending' as const),
+    ...(i === 300 ? { step: 'drain' } : {}),
+  }));
+  const view: ReleaseStatus = {
+    ...status,
+    detail: 'group',
+    groups: [
+      { index: 0, beta: true, size: 10, done: 10, pods: [] },
+      { index: 1, beta: false, size: 500, done: 300, pods: pods.map((p) => p.name) },
+    ],
+    pods,
+  };
+  expect(renderRelease(view).slice(2)).toEqual([
+    '  group 0 (beta): 10/10 done',
+    '    gate manual: passed by carol',
+    '  group 1 ◀: 300/500 done',
+    '    ✗ pay-a-300 [drain]  ▶ pay-a-301  ▶ pay-a-302  ▶ pay-a-303  ▶ pay-a-304  (495 more pending or done)',
+  ]);
+});

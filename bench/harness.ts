@@ -1,0 +1,207 @@
+/**
+ * What every release bench shares: a sandbox of its own, the Barista worker as its own process (as in
+ * production), a Temporal client, API-server write counters and /proc figures of the worker and Temporal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { ReleaseClient, type ReleaseRef } from '../api/release-client.js';
+import { createLogger } from '../sandbox/logger.js';
+import { cacheDir } from '../sandbox/paths.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import { createProgress, silentProgress } from '../sandbox/progress.js';
+import { provisionAll } from '../sandbox/provision/index.js';
+import type { TopologyInput } from '../sandbox/topology.js';
+import { cpuSeconds, groupCpuSeconds, peakRssMiB } from './proc.js';
+
+export const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+export const TASK_QUEUE = 'bench';
+const WORKER_LOG = path.join(cacheDir(), 'bench-worker.log');
+
+export interface Bench {
+  sandbox: Sandbox;
+  client: Client;
+  releases: ReleaseClient;
+  cells: string[];
+  workerPid: number;
+  /** CPU seconds so far of the worker process and of the Temporal server. */
+  cpu(): { worker: number; temporal: number };
+  peakWorkerRssMiB(): number;
+  /** Write requests at every API server so far, per "VERB resource/subresource". */
+  writes(): Promise<Map<string, number>>;
+  /** Waits until the API servers' write counters stop moving, and returns them. */
+  quiescent(): Promise<Map<string, number>>;
+  stop(): Promise<void>;
+}
+
+export async function startBench(o: { topology?: TopologyInput; workerEnv?: Record<string, string> } = {}): Promise<Bench> {
+  await provisionAll(createProgress());
+  say('starting sandbox');
+  const sandbox = await Sandbox.start({
+    progress: silentProgress,
+    logger: createLogger('sandbox', 'warn'),
+    ...(o.topology ? { topology: o.topology } : {}),
+  });
+  say(`starting the Barista worker process (log: ${WORKER_LOG})`);
+  const worker = startWorkerProcess(sandbox, o.workerEnv ?? {});
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const connection = await Connection.connect({ address: sandbox.temporalAddress });
+  const client = new Client({ connection });
+  const temporalPid = sandbox.temporalPid();
+  const snapshot = async () => {
+    const total = new Map<string, number>();
+    for (const cluster of sandbox.clusterNames)
+      for (const [k, v] of writeCounts(await sandbox.apiServerMetrics(cluster))) total.set(k, (total.get(k) ?? 0) + v);
+    return total;
+  };
+  return {
+    sandbox,
+    client,
+    releases: new ReleaseClient(client, TASK_QUEUE),
+    cells: sandbox.topology.clusters.flatMap((c) => c.cells.map((cell) => cell.name)),
+    workerPid: worker.pid!,
+    cpu: () => ({ worker: cpuSeconds(worker.pid!), temporal: temporalPid ? groupCpuSeconds(temporalPid) : 0 }),
+    peakWorkerRssMiB: () => peakRssMiB(worker.pid!),
+    writes: snapshot,
+    async quiescent() {
+      let last = await snapshot();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 2_000));
+        const now = await snapshot();
+        const moved = [...now].reduce((n, [k, v]) => n + v - (last.get(k) ?? 0), 0);
+        if (moved <= 2 + sandbox.clusterNames.length * 2) return now; // lease renewals only
+        last = now;
+      }
+    },
+    async stop() {
+      worker.kill('SIGTERM');
+      await exited;
+      await connection.close();
+      await sandbox.stop();
+    },
+  };
+}
+
+/** The production worker entry point, in a process of its own (node itself, so its pid is the worker's). */
+function startWorkerProcess(sandbox: Sandbox, env: Record<string, string>): ChildProcess {
+  const log = createWriteStream(WORKER_LOG);
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../worker/main.ts', import.meta.url))], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: sandbox.temporalAddress,
+      KUBECONFIG: sandbox.kubeconfigPath,
+      BARISTA_TASK_QUEUE: TASK_QUEUE,
+      BARISTA_LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return child;
+}
+
+/** Sum of apiserver_request_total for write verbs, per "verb resource/subresource". */
+function writeCounts(metrics: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? '';
+    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(verb)) continue;
+    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? '';
+    const sub = /subresource="([^"]*)"/.exec(line)?.[1] ?? '';
+    const key = `${verb} ${resource}${sub ? `/${sub}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.split(' ').pop()));
+  }
+  return counts;
+}
+
+/** Writes between two snapshots, largest first. */
+export function writesBetween(before: Map<string, number>, after: Map<string, number>): [string, number][] {
+  return [...after]
+    .map(([k, v]) => [k, v - (before.get(k) ?? 0)] as [string, number])
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+/** Writes Barista itself makes per pod: the pod's traffic gate (status) and the in-place apply; workloads aside. */
+export function baristaWrites(writes: [string, number][]): number {
+  return writes.filter(([k]) => k === 'PATCH pods/status' || k === 'APPLY pods' || k === 'PATCH pods').reduce((n, [, v]) => n + v, 0);
+}
+
+/** An App of `perCell` pods in each of `cells`, image `<name>:<version>`. */
+export function benchApp(name: string, cells: string[], perCell: number, version: number, traffic: { name: string }[] = []) {
+  return {
+    name,
+    tenant: 'acme',
+    workspace: 'prod',
+    template: { containers: [{ name: 'app', image: `registry.local/${name}:${version}` }] },
+    replicasPerCell: perCell,
+    placement: { cells },
+    ...(traffic.length ? { traffic } : {}),
+  };
+}
+
+/** Registers revision 1 of the App and creates its pods (one group, no gate), waiting for the release to end. */
+export async function deployFirst(b: Bench, spec: ReturnType<typeof benchApp>): Promise<void> {
+  const { revision } = await b.releases.upsertApp(spec, 'bench');
+  const ref = await b.releases.startRelease({
+    app: spec.name,
+    tenant: spec.tenant,
+    revision,
+    requestedBy: 'bench',
+    strategy: { groups: 1, maxConcurrentPods: 1000 },
+  });
+  await followRelease(b, ref, spec.placement.cells.length * spec.replicasPerCell, `first deployment of ${spec.name}`);
+}
+
+/** Waits for a release to end, printing its progress (summary view) every 5 s. */
+export async function followRelease(b: Bench, ref: ReleaseRef, pods: number, what: string) {
+  const progress = setInterval(() => {
+    void b.releases.status(ref, { detail: 'summary' }).then(
+      (s) => say(`  ${what}: ${s.state}, group ${s.currentGroup ?? '-'}, ${s.summary?.byState.done ?? 0}/${pods} pods done`),
+      () => undefined,
+    );
+  }, 5_000);
+  try {
+    const final = await b.releases.result(ref);
+    if (final.state !== 'succeeded') throw new Error(`${what} ended ${final.state}: ${JSON.stringify(final.paused ?? final.audit.at(-1))}`);
+    return final;
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+/** History events of a release: its own, and each of its batch children's. */
+export async function historyEvents(b: Bench, ref: ReleaseRef): Promise<{ parent: number; children: number[]; largestPayload: number }> {
+  const parent = (await b.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory()).events ?? [];
+  const ids = parent.flatMap((e) => {
+    const started = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    return started?.workflowId ? [{ id: started.workflowId, run: started.runId ?? undefined }] : [];
+  });
+  const children = await Promise.all(ids.map(async (c) => (await b.client.workflow.getHandle(c.id, c.run).fetchHistory()).events ?? []));
+  return {
+    parent: parent.length,
+    children: children.map((h) => h.length),
+    largestPayload: Math.max(largestPayload(parent), ...children.map(largestPayload)),
+  };
+}
+
+/** The largest payload list (an input, result or signal) in a history, in bytes. */
+function largestPayload(events: unknown[]): number {
+  let largest = 0;
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object' || node instanceof Uint8Array) return;
+    const payloads = (node as { payloads?: { data?: Uint8Array | null }[] }).payloads;
+    if (Array.isArray(payloads))
+      largest = Math.max(
+        largest,
+        payloads.reduce((n, p) => n + (p.data?.length ?? 0), 0),
+      );
+    for (const value of Object.values(node)) visit(value);
+  };
+  events.forEach(visit);
+  return largest;
+}

@@ -1,0 +1,134 @@
+import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import type { Revision } from '../domain/index.js';
+import { FailureTypes } from '../domain/failures.js';
+import type { PodStepFailure } from '../activities/types.js';
+import type { ReleasePlan } from '../domain/index.js';
+import { mutate, waits } from './activity-proxies.js';
+import { batchControlSignal, batchPodFailedSignal, batchStatusQuery, type BatchControl } from './definitions.js';
+import type { PodStatus } from './release-status.js';
+
+export interface ReleaseBatchInput {
+  /** Workflow id of the release (AppRelease) this batch belongs to: failures are reported there. */
+  release: string;
+  /** Names the batch in reports: `group 2 batch 3/8`, `rollback batch 1/2`. */
+  batch: string;
+  app: ReleasePlan['app'];
+  /** The target revision, with only the overrides of this batch's cells. */
+  revision: Revision;
+  mode: 'in-place' | 'recreate';
+  podTimeoutSeconds: number;
+  /** Pods of this batch moved at once. */
+  lanes: number;
+  rollingBack: boolean;
+  rollbackOnFailure: boolean;
+  /** The pods, as the release knows them (a rollback's carry `changed`). */
+  pods: PodStatus[];
+  control: BatchControl;
+}
+
+export interface ReleaseBatchResult {
+  pods: PodStatus[];
+}
+
+/**
+ * ReleaseBatch: moves one batch of a release's pods (at most MAX_PODS_PER_BATCH, domain/batches.ts) to the
+ * revision through the per-pod protocol, `lanes` at a time, so the release's own history holds a few events
+ * per batch instead of several per pod. The release steers it with `batch-control` (pause, resume, stop,
+ * skipped pods) and learns of a failed pod from `batch-pod-failed`; the batch pauses its own lanes at once
+ * and retries the pod when the release resumes. It returns every pod's final state.
+ */
+export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBatchResult> {
+  let control = input.control;
+  /** resumeCount when this batch last saw one of its pods fail: it holds its lanes until the release resumes. */
+  let heldAt: number | undefined;
+  const pods = input.pods.map((p) => ({ ...p }));
+  setHandler(batchControlSignal, (next) => {
+    // a late signal never undoes a newer one: resumeCount only grows
+    if (next.resumeCount >= control.resumeCount) control = next;
+  });
+  setHandler(batchStatusQuery, () => pods);
+
+  const skipped = (pod: PodStatus) => control.skipped.includes(pod.name);
+  const held = () => control.paused || (heldAt !== undefined && control.resumeCount <= heldAt);
+  const { ensurePodReleased } = waits(input.podTimeoutSeconds);
+
+  async function releasePod(pod: PodStatus): Promise<void> {
+    for (;;) {
+      await condition(() => !held() || control.stop || skipped(pod));
+      if (control.stop) return;
+      if (skipped(pod) && !input.rollingBack) {
+        pod.state = 'skipped';
+        // a skipped pod that this release drained is handed back to the gate keeper
+        if (pod.changed) await mutate.ensurePodHandedBack({ cluster: pod.cluster, namespace: input.app.namespace, pod: pod.name });
+        return;
+      }
+      Object.assign(pod, { state: 'in-progress', startedAt: new Date().toISOString() });
+      delete pod.step;
+      delete pod.error;
+      try {
+        const result = await ensurePodReleased({
+          cluster: pod.cluster,
+          namespace: input.app.namespace,
+          app: input.app.name,
+          tenant: input.app.tenant,
+          workspace: input.app.workspace,
+          cell: pod.cell,
+          pod: pod.name,
+          traffic: input.app.traffic,
+          revision: input.revision,
+          mode: input.mode,
+          podTimeoutSeconds: input.podTimeoutSeconds,
+        });
+        const changed = pod.changed || result.changed;
+        Object.assign(pod, {
+          state: 'done',
+          revision: input.revision.number,
+          changed,
+          ip: result.ip,
+          finishedAt: new Date().toISOString(),
+        });
+        return;
+      } catch (err) {
+        const failure = describeFailure(err, pod.name);
+        const afterUpgrade = STEPS_AFTER_UPGRADE.includes(failure.step);
+        Object.assign(pod, { state: 'failed', step: failure.step, error: failure.reason, changed: true });
+        if (afterUpgrade) pod.revision = input.revision.number;
+        const rollback = input.rollbackOnFailure && !input.rollingBack;
+        const resumes = control.resumeCount;
+        if (!rollback) heldAt = resumes;
+        await getExternalWorkflowHandle(input.release).signal(batchPodFailedSignal, {
+          batch: input.batch,
+          pod: pod.name,
+          step: failure.step,
+          reason: failure.reason,
+          revision: input.revision.number,
+          afterUpgrade,
+          rollback,
+        });
+        if (rollback) return;
+        await condition(() => control.resumeCount > resumes || control.stop || skipped(pod));
+      }
+    }
+  }
+
+  const queue = [...pods];
+  const lane = async () => {
+    for (let pod = queue.shift(); pod; pod = queue.shift()) await releasePod(pod);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(input.lanes, queue.length)) }, lane));
+  return { pods };
+}
+
+/** Per-pod steps (activities/ensure-pod-released.ts) that come after the pod was moved to the revision. */
+export const STEPS_AFTER_UPGRADE = ['partition', 'await-ready', 'undrain', 'mount'];
+
+/** The step and reason of a failed pod step: the activity's own report, else the error's message. */
+export function describeFailure(err: unknown, pod: string): PodStepFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type === FailureTypes.podStepTimeout) {
+    const details = cause.details?.[0] as PodStepFailure | undefined;
+    if (details) return details;
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { pod, step: 'activity', reason: message };
+}
