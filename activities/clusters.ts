@@ -3,12 +3,15 @@ import { kubeConfigsByContext } from '../worker/kube/contexts.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../domain/failures.js';
 import { makeApiClient } from '../worker/kube/api-client.js';
+import { PodCache } from '../worker/kube/pod-cache.js';
 
 export interface ClusterClient {
   name: string;
   kc: KubeConfig;
   core: CoreV1Api;
   apps: AppsV1Api;
+  /** The worker's one watch of Barista's pods in this cluster, shared by every wait (worker/kube/pod-cache.ts). */
+  pods?: PodCache;
 }
 
 /**
@@ -20,8 +23,14 @@ export class Clusters {
 
   constructor(kubeconfigFile: string) {
     for (const [name, kc] of kubeConfigsByContext(kubeconfigFile)) {
-      this.clients.set(name, { name, kc, core: makeApiClient(kc, CoreV1Api), apps: makeApiClient(kc, AppsV1Api) });
+      const core = makeApiClient(kc, CoreV1Api);
+      this.clients.set(name, { name, kc, core, apps: makeApiClient(kc, AppsV1Api), pods: new PodCache(kc, core) });
     }
+  }
+
+  /** Ends the shared pod watches (with the worker). */
+  async stop(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.pods?.stop()));
   }
 
   names(): string[] {

@@ -1,5 +1,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { withKubeSignal } from '../worker/kube/deadlines.js';
+import { callerSignal, withKubeSignal } from '../worker/kube/deadlines.js';
+import type { PodCache } from '../worker/kube/pod-cache.js';
+import { LABELS } from './labels.js';
 import { DeadlineWatch } from '../worker/kube/watch.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import type { ClusterClient } from './clusters.js';
@@ -51,11 +53,12 @@ export async function awaitPod(
     if (Date.now() >= Math.min(opts.deadline, v.until ?? Infinity)) throw new WaitTimeout(v.waitingFor);
     opts.onProgress?.(v.waitingFor);
     const since = Date.now();
-    const result = await watchUntil(client, namespace, name, pod?.metadata?.resourceVersion, verdict, {
-      deadline: opts.deadline,
-      until: v.until,
-      onProgress: opts.onProgress,
-    });
+    const session = { deadline: opts.deadline, until: v.until, onProgress: opts.onProgress };
+    // the worker's shared watch when it follows this pod (Barista's label); a watch of its own otherwise
+    const shared = client.pods && (!pod || pod.metadata?.labels?.[LABELS.managedBy] === 'barista') ? client.pods : undefined;
+    const result = shared
+      ? await listenUntil(shared, namespace, name, pod?.metadata?.resourceVersion, verdict, session)
+      : await watchUntil(client, namespace, name, pod?.metadata?.resourceVersion, verdict, session);
     if (result.done) return result.pod;
     // a watch refused at once (410 Gone, a proxy in the way): read again, but not in a tight loop
     if (Date.now() - since < 1_000) await new Promise((r) => setTimeout(r, 500));
@@ -92,6 +95,59 @@ export async function describeNodeTrouble(client: ClusterClient, pod: V1Pod | un
   const since = ready?.lastTransitionTime ? ` since ${new Date(ready.lastTransitionTime).toISOString()}` : '';
   const why = [ready?.reason, ready?.message].filter(Boolean).join(': ');
   return `node ${nodeName} is NotReady${since}${why ? ` (${why})` : ''}`;
+}
+
+/**
+ * One session on the shared cache: resolves when the verdict is done, after POD_WATCH_SESSION_SECONDS (the
+ * caller then reads the pod itself: that read is what notices a frozen API server, or a cache lagging behind),
+ * when the deadline (the wait's, or the verdict's own) passes, or when the caller's attempt ends. A change older
+ * than the pod already seen (the cache catching up) is ignored.
+ */
+function listenUntil(
+  cache: PodCache,
+  namespace: string,
+  name: string,
+  resourceVersion: string | undefined,
+  verdict: (pod: V1Pod | undefined) => PodVerdict,
+  { deadline, until, onProgress }: { deadline: number; until: number | undefined; onProgress: ((waitingFor: string) => void) | undefined },
+): Promise<{ done: true; pod: V1Pod | undefined } | { done: false }> {
+  return new Promise((resolve) => {
+    let seen = resourceVersion;
+    let timer: NodeJS.Timeout | undefined;
+    let ended = false;
+    const signal = callerSignal();
+    const finish = (value: { done: true; pod: V1Pod | undefined } | { done: false }) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+      resolve(value);
+    };
+    const onAbort = () => finish({ done: false });
+    const sessionEnd = Date.now() + POD_WATCH_SESSION_SECONDS * 1000;
+    const armDeadline = (until = Infinity) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish({ done: false }), Math.max(0, Math.min(deadline, until, sessionEnd) - Date.now()));
+    };
+    const unsubscribe = cache.subscribe(namespace, name, (pod) => {
+      if (pod && isOlder(pod.metadata?.resourceVersion, seen)) return;
+      if (pod) seen = pod.metadata?.resourceVersion;
+      const v = verdict(pod);
+      if (v.done) return finish({ done: true, pod });
+      armDeadline(v.until);
+      onProgress?.(v.waitingFor);
+    });
+    armDeadline(until);
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) onAbort();
+  });
+}
+
+/** resourceVersion `a` is older than `b` (both etcd revisions, as the API servers Barista knows give them). */
+function isOlder(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
 }
 
 /**

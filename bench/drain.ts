@@ -28,7 +28,11 @@ async function run(): Promise<void> {
   try {
     for (const drain of [true, false]) {
       const queue = drain ? 'bench-drain' : 'bench-nodrain';
-      const { worker, connection: native } = await createWorker({
+      const {
+        worker,
+        connection: native,
+        clusters,
+      } = await createWorker({
         temporalAddress: sandbox.temporalAddress,
         taskQueue: queue,
         kubeconfig: sandbox.kubeconfigPath,
@@ -76,6 +80,7 @@ async function run(): Promise<void> {
       );
       worker.shutdown();
       await running;
+      await clusters.stop();
       await native.close();
     }
     console.log('bench/drain (6 pods over 2 cells, service + rpc 1.5 s + dns 2 s deregistration, start latency 300 ms)');

@@ -14,6 +14,7 @@ import { Sandbox } from '../sandbox/sandbox.js';
 import { createProgress, silentProgress } from '../sandbox/progress.js';
 import { provisionAll } from '../sandbox/provision/index.js';
 import type { TopologyInput } from '../sandbox/topology.js';
+import { largestPayload } from './history.js';
 import { cpuSeconds, groupCpuSeconds, peakRssMiB } from './proc.js';
 
 export const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -187,21 +188,4 @@ export async function historyEvents(b: Bench, ref: ReleaseRef): Promise<{ parent
     children: children.map((h) => h.length),
     largestPayload: Math.max(largestPayload(parent), ...children.map(largestPayload)),
   };
-}
-
-/** The largest payload list (an input, result or signal) in a history, in bytes. */
-function largestPayload(events: unknown[]): number {
-  let largest = 0;
-  const visit = (node: unknown): void => {
-    if (!node || typeof node !== 'object' || node instanceof Uint8Array) return;
-    const payloads = (node as { payloads?: { data?: Uint8Array | null }[] }).payloads;
-    if (Array.isArray(payloads))
-      largest = Math.max(
-        largest,
-        payloads.reduce((n, p) => n + (p.data?.length ?? 0), 0),
-      );
-    for (const value of Object.values(node)) visit(value);
-  };
-  events.forEach(visit);
-  return largest;
 }

@@ -24,18 +24,18 @@ export function groupCpuSeconds(pgid: number): number {
 
 /** Peak resident memory of a process so far (VmHWM), in MiB. */
 export function peakRssMiB(pid: number): number {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : 0;
-  } catch {
-    return 0;
-  }
+  return statusMiB(pid, 'VmHWM');
 }
 
 /** Resident memory now (VmRSS), in MiB. */
 export function rssMiB(pid: number): number {
+  return statusMiB(pid, 'VmRSS');
+}
+
+/** A memory field of /proc/<pid>/status in MiB; 0 once the process is gone. */
+function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return kb ? Number(kb) / 1024 : 0;
   } catch {
     return 0;

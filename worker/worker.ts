@@ -9,9 +9,16 @@ import {
   createReleaseQueueActivities,
   type ActivityMetrics,
 } from '../activities/index.js';
+import { positiveIntFromEnv } from './kube/deadlines.js';
 import { createReleaseMetricSinks } from './release-metrics.js';
 
 export const DEFAULT_TASK_QUEUE = 'barista';
+
+/**
+ * Activities one worker runs at once. A pod step waiting (drained, ready) costs a listener on the shared pod
+ * watch, a heartbeat every 5 s and a read every 10 s, so a worker holds hundreds of them.
+ */
+export const MAX_CONCURRENT_ACTIVITIES = positiveIntFromEnv('BARISTA_MAX_CONCURRENT_ACTIVITIES', 1000);
 
 export interface WorkerOptions {
   /** Temporal frontend, host:port. */
@@ -27,13 +34,17 @@ export interface WorkerOptions {
   metrics?: ActivityMetrics;
 }
 
-/** A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+/**
+ * A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. Once the
+ * worker has stopped, `clusters.stop()` ends its shared watches.
+ */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; clusters: Clusters }> {
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const metrics = opts.metrics ?? createActivityMetrics();
   const namespace = opts.namespace ?? 'default';
   // the release queue's activities start and await releases: a client on the worker's own connection
   const temporal = new Client({ connection, namespace });
+  const clusters = new Clusters(opts.kubeconfig);
   const worker = await Worker.create({
     connection,
     namespace,
@@ -41,7 +52,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     activities: {
       ...createActivities({
-        clusters: new Clusters(opts.kubeconfig),
+        clusters,
         logger: opts.logger,
         skipDrainForTests: opts.skipDrainForTests ?? false,
         metrics,
@@ -49,7 +60,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
       ...createReleaseQueueActivities(temporal),
     },
     sinks: createReleaseMetricSinks(metrics.registry),
-    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentActivityTaskExecutions: MAX_CONCURRENT_ACTIVITIES,
   });
-  return { worker, connection };
+  return { worker, connection, clusters };
 }

@@ -25,7 +25,11 @@ export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } 
   const sandbox = await connectSandbox();
   const taskQueue = uniqueName('barista-test');
   const metrics = createActivityMetrics();
-  const { worker, connection: nativeConnection } = await createWorker({
+  const {
+    worker,
+    connection: nativeConnection,
+    clusters,
+  } = await createWorker({
     temporalAddress: sandbox.info.temporalAddress,
     namespace: sandbox.info.temporalNamespace,
     taskQueue,
@@ -47,6 +51,7 @@ export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } 
     async stop() {
       worker.shutdown();
       await running;
+      await clusters.stop();
       await gateKeepers.stop();
       await connection.close();
       await (nativeConnection as NativeConnection).close();

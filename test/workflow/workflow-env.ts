@@ -11,7 +11,7 @@ import { AppSpecSchema } from '../../domain/index.js';
 import { FailureTypes } from '../../domain/failures.js';
 import { appEntityId } from '../../workflows/app-entity.js';
 import type { AppRecord } from '../../workflows/definitions.js';
-import type { ReleaseStatus } from '../../workflows/release-status.js';
+import type { ReleaseStatus, StatusView } from '../../workflows/release-status.js';
 import { appSpec } from '../support/app-spec.js';
 import { temporalTestServerBinary } from '../../sandbox/paths.js';
 import { SEARCH_ATTRIBUTES } from '../../sandbox/temporal-server.js';
@@ -123,11 +123,12 @@ export async function until(
   what: string,
   predicate: (s: ReleaseStatus) => boolean,
   timeoutMs = 15_000,
+  view?: StatusView,
 ): Promise<ReleaseStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: ReleaseStatus | undefined;
   while (Date.now() < deadline) {
-    last = await releases.status(ref);
+    last = await releases.status(ref, view);
     if (predicate(last)) return last;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -88,7 +88,14 @@ export class LeaderElector {
         if (!this.leading) {
           this.leading = true;
           this.logger.info({ lease: this.options.lease, identity: this.options.identity }, 'took the lease: leading');
-          await this.duty.start();
+          try {
+            await this.duty.start();
+          } catch (err) {
+            // still holding the lease: the next round starts the duty again
+            this.leading = false;
+            await this.duty.stop().catch(() => undefined);
+            throw err;
+          }
         }
         return;
       }
@@ -109,7 +116,7 @@ export class LeaderElector {
   /** True when this process holds the Lease after this round. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { lease: name, identity } = this.options;
-    const now = new Date();
+    const now = microTime(new Date());
     let current: V1Lease;
     try {
       current = await this.leases.readNamespacedLease({ name, namespace: LEASE_NAMESPACE });
@@ -171,7 +178,7 @@ export class LeaderElector {
     await this.leases.replaceNamespacedLease({
       name: this.options.lease,
       namespace: LEASE_NAMESPACE,
-      body: { ...current, spec: { ...current.spec, holderIdentity: '', renewTime: new Date() } },
+      body: { ...current, spec: { ...current.spec, holderIdentity: '', renewTime: microTime(new Date()) } },
     });
   }
 
@@ -182,6 +189,14 @@ export class LeaderElector {
       if (!isKubeStatus(err, 409)) throw err;
     }
   }
+}
+
+/**
+ * A MicroTime as the API server parses it: RFC 3339 with exactly six fractional digits. client-node types it as a
+ * Date but sends it as given, and a Date would go as JSON with three digits, which the API server refuses.
+ */
+function microTime(d: Date): Date {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
 
 /** Who this process is, for Lease holders: host, pid and a random suffix (two workers on one host differ). */
