@@ -93,7 +93,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     }
     // the partition passes the pod only once it carries the update revision (a pod of an older Barista may not)
     if (!changed) pod = await step('upgrade', () => ensurePodRevisionLabel(client, pod!, updateRevision));
-    if (inPlace) await step('partition', () => ensurePartition(client, input, updateRevision));
+    if (inPlace) await step('partition', () => ensurePartition(client, input, updateRevision, upgraded ?? pod));
     // in place: start from the pod our apply returned; recreated: the replacement must have another uid
     pod = await wait(
       'await-ready',

@@ -10,6 +10,12 @@ export function createActivityMetrics(registry = new Registry()) {
       labelNames: ['app', 'cell'],
       registers: [registry],
     }),
+    kubeRequests: new Counter({
+      name: 'barista_kube_requests_total',
+      help: 'Kubernetes API requests this process sent (activities, gate keepers, leases) by HTTP method; APPLY for server-side apply',
+      labelNames: ['cluster', 'verb'],
+      registers: [registry],
+    }),
     activityRetries: new Counter({
       name: 'barista_activity_retries_total',
       help: 'Activity attempts after the first',

@@ -1,6 +1,6 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { callerSignal, withKubeSignal } from '../worker/kube/deadlines.js';
-import type { PodCache } from '../worker/kube/pod-cache.js';
+import { isOlder, type PodCache } from '../worker/kube/pod-cache.js';
 import { LABELS } from './labels.js';
 import { DeadlineWatch } from '../worker/kube/watch.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
@@ -130,24 +130,22 @@ function listenUntil(
       clearTimeout(timer);
       timer = setTimeout(() => finish({ done: false }), Math.max(0, Math.min(deadline, until, sessionEnd) - Date.now()));
     };
-    const unsubscribe = cache.subscribe(namespace, name, (pod) => {
+    const observe = (pod: V1Pod | undefined) => {
       if (pod && isOlder(pod.metadata?.resourceVersion, seen)) return;
       if (pod) seen = pod.metadata?.resourceVersion;
       const v = verdict(pod);
       if (v.done) return finish({ done: true, pod });
       armDeadline(v.until);
       onProgress?.(v.waitingFor);
-    });
+    };
+    const unsubscribe = cache.subscribe(namespace, name, observe);
     armDeadline(until);
+    // a change the shared watch saw before this wait listened (between the caller's read and now) is not missed
+    const cached = cache.get(namespace, name);
+    if (cached && isOlder(seen, cached.metadata?.resourceVersion)) observe(cached);
     signal?.addEventListener('abort', onAbort);
     if (signal?.aborted) onAbort();
   });
-}
-
-/** resourceVersion `a` is older than `b` (both etcd revisions, as the API servers Barista knows give them). */
-function isOlder(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
-  return BigInt(a) < BigInt(b);
 }
 
 /**

@@ -68,7 +68,7 @@ const CONTROLLER_CATCH_UP_MS = 15_000;
  * (`status.updatedReplicas`, from its cache) has caught up with what we read: a controller that saw the lower
  * partition before the pod's new label would take the pod for an old one and delete it.
  */
-export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, updateRevision: string): Promise<number> {
+export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, updateRevision: string, own?: V1Pod): Promise<number> {
   const name = workloadName(ref.app, ref.cell);
   const catchUpBy = Date.now() + CONTROLLER_CATCH_UP_MS;
   for (let write = 0; ;) {
@@ -78,7 +78,7 @@ export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, u
     const current = set.spec?.updateStrategy?.rollingUpdate?.partition;
     const templateRevision = set.spec?.template.metadata?.labels?.[LABELS.revision];
     if (set.status?.updateRevision !== updateRevision || current === undefined || !templateRevision) return current ?? 0; // a newer template took over
-    const revisions = await podRevisions(client, ref, name);
+    const revisions = await podRevisions(client, ref, name, own);
     const wanted = partitionFor(set.spec?.replicas ?? 0, (o) => revisions.get(o), updateRevision);
     // only ever lowered here (a new template raises it, in ensureWorkload): a pod being recreated reads as not
     // moved, and raising the partition then would have the controller recreate it at the old revision
@@ -114,13 +114,39 @@ export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, u
   }
 }
 
-/** The controller revision label of each live pod of the workload, by ordinal. */
-async function podRevisions(client: ClusterClient, ref: WorkloadRef, workload: string): Promise<Map<number, string | undefined>> {
-  const pods = await client.core
-    .listNamespacedPod({ namespace: ref.namespace, labelSelector: `${LABELS.app}=${ref.app},${LABELS.cell}=${ref.cell}` })
-    .catch((err: unknown) => rethrowKubeError(err, `listing pods of ${ref.namespace}/${workload}`));
+/** How long the shared watch may lag behind our own write before the pods are listed from the API server instead. */
+const CACHE_CATCH_UP_MS = 2_000;
+
+/**
+ * The controller revision label of each live pod of the workload, by ordinal. From the worker's shared watch
+ * when it has seen `own` (the pod this step moved) as our write left it: the other pods may be a little behind
+ * there, and a pod read as not moved yet only asks for a higher partition, which is never written. Otherwise
+ * (no shared watch, or it lags) from a list.
+ */
+async function podRevisions(
+  client: ClusterClient,
+  ref: WorkloadRef,
+  workload: string,
+  own?: V1Pod,
+): Promise<Map<number, string | undefined>> {
+  const labels = { [LABELS.app]: ref.app, [LABELS.cell]: ref.cell };
+  const ownVersion = own?.metadata?.resourceVersion;
+  const cached =
+    client.pods &&
+    own?.metadata?.name &&
+    ownVersion &&
+    (await client.pods.caughtUp(ref.namespace, own.metadata.name, ownVersion, CACHE_CATCH_UP_MS))
+      ? client.pods.list(ref.namespace, labels)
+      : undefined;
+  const pods =
+    cached ??
+    (
+      await client.core
+        .listNamespacedPod({ namespace: ref.namespace, labelSelector: `${LABELS.app}=${ref.app},${LABELS.cell}=${ref.cell}` })
+        .catch((err: unknown) => rethrowKubeError(err, `listing pods of ${ref.namespace}/${workload}`))
+    ).items;
   const revisions = new Map<number, string | undefined>();
-  for (const pod of pods.items) {
+  for (const pod of pods) {
     const ordinal = ordinalOf(workload, pod.metadata?.name ?? '');
     if (ordinal !== undefined && !pod.metadata?.deletionTimestamp)
       revisions.set(ordinal, pod.metadata?.labels?.[CONTROLLER_REVISION_LABEL]);

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -30,6 +31,8 @@ export interface Bench {
   /** CPU seconds so far of the worker process and of the Temporal server. */
   cpu(): { worker: number; temporal: number };
   peakWorkerRssMiB(): number;
+  /** Kubernetes write requests the worker process itself sent so far (its barista_kube_requests_total). */
+  workerWrites(): Promise<number>;
   /** Write requests at every API server so far, per "VERB resource/subresource". */
   writes(): Promise<Map<string, number>>;
   /** Waits until the API servers' write counters stop moving, and returns them. */
@@ -46,7 +49,8 @@ export async function startBench(o: { topology?: TopologyInput; workerEnv?: Reco
     ...(o.topology ? { topology: o.topology } : {}),
   });
   say(`starting the Barista worker process (log: ${WORKER_LOG})`);
-  const worker = startWorkerProcess(sandbox, o.workerEnv ?? {});
+  const metricsPort = await freePort();
+  const worker = startWorkerProcess(sandbox, { BARISTA_METRICS_PORT: String(metricsPort), ...o.workerEnv });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const connection = await Connection.connect({ address: sandbox.temporalAddress });
   const client = new Client({ connection });
@@ -65,6 +69,13 @@ export async function startBench(o: { topology?: TopologyInput; workerEnv?: Reco
     workerPid: worker.pid!,
     cpu: () => ({ worker: cpuSeconds(worker.pid!), temporal: temporalPid ? groupCpuSeconds(temporalPid) : 0 }),
     peakWorkerRssMiB: () => peakRssMiB(worker.pid!),
+    async workerWrites() {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((l) => l.startsWith('barista_kube_requests_total{') && !l.includes('verb="GET"'))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    },
     writes: snapshot,
     async quiescent() {
       let last = await snapshot();
@@ -83,6 +94,18 @@ export async function startBench(o: { topology?: TopologyInput; workerEnv?: Reco
       await sandbox.stop();
     },
   };
+}
+
+/** A loopback port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The production worker entry point, in a process of its own (node itself, so its pid is the worker's). */
@@ -125,11 +148,6 @@ export function writesBetween(before: Map<string, number>, after: Map<string, nu
     .map(([k, v]) => [k, v - (before.get(k) ?? 0)] as [string, number])
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1]);
-}
-
-/** Writes Barista itself makes per pod: the pod's traffic gate (status) and the in-place apply; workloads aside. */
-export function baristaWrites(writes: [string, number][]): number {
-  return writes.filter(([k]) => k === 'PATCH pods/status' || k === 'APPLY pods' || k === 'PATCH pods').reduce((n, [, v]) => n + v, 0);
 }
 
 /** An App of `perCell` pods in each of `cells`, image `<name>:<version>`. */

@@ -12,29 +12,23 @@
  */
 import type { ReleaseRef } from '../api/release-client.js';
 import type { ReleaseStatus } from '../workflows/release-status.js';
-import {
-  baristaWrites,
-  benchApp,
-  deployFirst,
-  followRelease,
-  historyEvents,
-  say,
-  startBench,
-  writesBetween,
-  type Bench,
-} from './harness.js';
+import { benchApp, deployFirst, followRelease, historyEvents, say, startBench, writesBetween, type Bench } from './harness.js';
 import { deployNative, updateNative } from './native.js';
 
 const perCell = Number(process.env.BENCH_PODS_PER_CELL ?? 50);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 2000);
 const windowS = Number(process.env.BENCH_WINDOW_S ?? 2);
 const groups = Number(process.env.BENCH_GROUPS ?? 5);
+/** Which runs to make (all by default): native, off, on, gated. */
+const selected = new Set((process.env.BENCH_RUNS ?? 'native,off,on,gated').split(','));
 
 interface Run {
   name: string;
   wallS: number;
   pods: number;
   writes: [string, number][];
+  /** Writes the worker itself sent. */
+  own: number;
   cpu: { worker: number; temporal: number };
   events?: string;
   final?: ReleaseStatus;
@@ -50,10 +44,12 @@ async function measure(
   say(`${name}: waiting for the API servers to settle`);
   const before = await b.quiescent();
   const cpu0 = b.cpu();
+  const own0 = await b.workerWrites();
   const started = Date.now();
   const { ref, final } = await act();
   const wallS = (Date.now() - started) / 1000;
   const cpu1 = b.cpu();
+  const own = (await b.workerWrites()) - own0;
   const writes = writesBetween(before, await b.writes());
   const history = ref ? await historyEvents(b, ref) : undefined;
   const events = history
@@ -65,6 +61,7 @@ async function measure(
     wallS,
     pods,
     writes,
+    own,
     cpu: { worker: cpu1.worker - cpu0.worker, temporal: cpu1.temporal - cpu0.temporal },
     ...(events !== undefined ? { events } : {}),
     ...(final ? { final } : {}),
@@ -101,15 +98,21 @@ async function run(): Promise<void> {
     for (const cluster of b.sandbox.clusterNames) b.sandbox.setStartLatency(cluster, latencyMs);
 
     const runs: Run[] = [];
-    runs.push(await measure(b, 'native', pods, async () => (await updateNative(native), {})));
-    await b.releases.upsertApp(benchApp('plain', cells, perCell, 2), 'bench');
-    runs.push(await measure(b, 'off', pods, () => baristaRelease(b, 'plain', pods, 'promote-all')));
-    await b.releases.upsertApp(benchApp('drained', cells, perCell, 2, drained.traffic), 'bench');
-    runs.push(await measure(b, 'on', pods, () => baristaRelease(b, 'drained', pods, 'promote-all')));
-    await b.releases.upsertApp(benchApp('plain', cells, perCell, 3), 'bench');
-    runs.push(await measure(b, 'gated', pods, () => baristaRelease(b, 'plain', pods, 'auto')));
+    if (selected.has('native')) runs.push(await measure(b, 'native', pods, async () => (await updateNative(native), {})));
+    if (selected.has('off')) {
+      await b.releases.upsertApp(benchApp('plain', cells, perCell, 2), 'bench');
+      runs.push(await measure(b, 'off', pods, () => baristaRelease(b, 'plain', pods, 'promote-all')));
+    }
+    if (selected.has('on')) {
+      await b.releases.upsertApp(benchApp('drained', cells, perCell, 2, drained.traffic), 'bench');
+      runs.push(await measure(b, 'on', pods, () => baristaRelease(b, 'drained', pods, 'promote-all')));
+    }
+    if (selected.has('gated')) {
+      await b.releases.upsertApp(benchApp('plain', cells, perCell, 3), 'bench');
+      runs.push(await measure(b, 'gated', pods, () => baristaRelease(b, 'plain', pods, 'auto')));
+    }
 
-    const nativeS = runs[0]!.wallS;
+    const nativeS = runs.find((r) => r.name === 'native')?.wallS ?? NaN;
     const criticalS = (groups * latencyMs) / 1000 + (groups - 1) * windowS;
     console.log('bench/release');
     console.log(
@@ -125,12 +128,12 @@ async function run(): Promise<void> {
             : `${(r.wallS / nativeS).toFixed(2)} × native`;
       const total = r.writes.reduce((n, [, v]) => n + v, 0);
       console.log(
-        `  ${r.name.padEnd(8)} ${r.wallS.toFixed(1).padStart(6)}  ${ratio.padEnd(18)} ${(r.cpu.worker / r.pods).toFixed(4).padStart(16)}  ${(r.cpu.temporal / r.pods).toFixed(4).padStart(18)}  ${(total / r.pods).toFixed(1).padStart(10)} (${(baristaWrites(r.writes) / r.pods).toFixed(1)})  ${r.events ?? '-'}`,
+        `  ${r.name.padEnd(8)} ${r.wallS.toFixed(1).padStart(6)}  ${ratio.padEnd(18)} ${(r.cpu.worker / r.pods).toFixed(4).padStart(16)}  ${(r.cpu.temporal / r.pods).toFixed(4).padStart(18)}  ${(total / r.pods).toFixed(1).padStart(10)} (${(r.own / r.pods).toFixed(1)})  ${r.events ?? '-'}`,
       );
     }
     console.log(`  critical path of the gated run (groups × start latency + gate windows): ${criticalS.toFixed(1)} s`);
-    const gated = runs[3]!;
-    console.log('  gated run, writes at the API servers by verb and resource:');
+    const gated = runs.at(-1)!;
+    console.log(`  ${gated.name} run, writes at the API servers by verb and resource:`);
     for (const [k, v] of gated.writes) console.log(`    ${k.padEnd(40)} ${v}  (${(v / pods).toFixed(2)}/pod)`);
     if (gated.final?.pods.length) {
       for (const g of gated.final.groups) {

@@ -3,6 +3,7 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { createActivityMetrics } from '../activities/index.js';
 import { createLogger } from '../sandbox/logger.js';
 import { startGateKeepers } from './gate-keeper.js';
+import { observeKubeRequests } from './kube/api-client.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from './worker.js';
 
 /**
@@ -19,6 +20,10 @@ async function run(): Promise<void> {
   const kubeconfig = process.env.KUBECONFIG;
   if (!temporalAddress || !kubeconfig) throw new Error('TEMPORAL_ADDRESS and KUBECONFIG must be set');
   const metrics = createActivityMetrics();
+  // every request this process sends to a cluster, by verb (what Barista itself costs the API servers)
+  observeKubeRequests((r) =>
+    metrics.kubeRequests.inc({ cluster: r.cluster, verb: r.contentType === 'application/apply-patch+yaml' ? 'APPLY' : r.method }),
+  );
   // Prometheus metrics of the activities, when BARISTA_METRICS_PORT is set
   const metricsServer = http.createServer((_req, res) => {
     void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));

@@ -99,7 +99,7 @@ test('status views: summary (counts, no pods), one group or the current one; a b
     return { status: res.status, json: (await res.json()) as Record<string, unknown> & { error?: string } };
   };
   const full = await get('');
-  expect(full.json).toMatchObject({ detail: 'full', summary: { total: 2, changed: 1 } });
+  expect(full.json).toMatchObject({ detail: 'full', summary: { total: 2, byState: { done: 1, pending: 1 } } });
   expect(full.json.pods).toHaveLength(2);
   const summary = await get('?view=summary');
   expect(summary.json).toMatchObject({ detail: 'summary', pods: [], summary: { total: 2, byState: { done: 1, pending: 1 } } });

@@ -37,6 +37,38 @@ export class PodCache {
     };
   }
 
+  /** The pod as the shared watch last saw it (undefined: not seen, or not started yet). */
+  get(namespace: string, name: string): V1Pod | undefined {
+    return this.informer?.cache.get(name, namespace);
+  }
+
+  /** Barista's pods in `namespace` as the shared watch sees them, with every label in `labels`. */
+  list(namespace: string, labels: Record<string, string>): V1Pod[] {
+    const pods = this.informer?.cache.list(namespace) ?? [];
+    return pods.filter((p) => Object.entries(labels).every(([k, v]) => p.metadata?.labels?.[k] === v));
+  }
+
+  /**
+   * Resolves true once the shared watch has seen pod `namespace/name` at `resourceVersion` or later (the cache
+   * caught up with a write of ours), false after `timeoutMs`.
+   */
+  async caughtUp(namespace: string, name: string, resourceVersion: string, timeoutMs: number): Promise<boolean> {
+    this.ensureStarted();
+    const current = () => !isOlder(this.get(namespace, name)?.metadata?.resourceVersion, resourceVersion);
+    if (this.get(namespace, name) && current()) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(ok);
+      };
+      const unsubscribe = this.subscribe(namespace, name, () => {
+        if (this.get(namespace, name) && current()) done(true);
+      });
+    });
+  }
+
   /** How many waits listen now (for tests and metrics). */
   get listening(): number {
     let n = 0;
@@ -69,4 +101,13 @@ export class PodCache {
       { labelSelector: MANAGED_SELECTOR },
     );
   }
+}
+
+/**
+ * resourceVersion `a` is older than `b`. Both are etcd revisions on the API servers Barista knows (Kubernetes
+ * calls them opaque): anything else compares as not older, so a caller never skips an object it cannot order.
+ */
+export function isOlder(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
 }
