@@ -50,8 +50,11 @@ export async function ensurePodRevisionLabel(client: ClusterClient, pod: V1Pod, 
     .catch((err: unknown) => rethrowKubeError(err, `labelling pod ${namespace}/${name} with revision ${updateRevision}`));
 }
 
-/** Partition writes one call may make before it gives up and lets Temporal retry the attempt. */
-const PARTITION_WRITES = 5;
+/**
+ * Failed compare-and-swaps one call accepts before it gives up and lets Temporal retry the attempt. Each one means
+ * another pod step lowered the partition meanwhile (or a new template took over), so they are progress, not loops.
+ */
+const PARTITION_CONFLICTS = 50;
 /** How long to wait for the StatefulSet controller to see moved pods before lowering the partition past them. */
 const CONTROLLER_CATCH_UP_MS = 15_000;
 
@@ -71,7 +74,7 @@ const CONTROLLER_CATCH_UP_MS = 15_000;
 export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, updateRevision: string, own?: V1Pod): Promise<number> {
   const name = workloadName(ref.app, ref.cell);
   const catchUpBy = Date.now() + CONTROLLER_CATCH_UP_MS;
-  for (let write = 0; ;) {
+  for (let conflicts = 0; ;) {
     const set = await client.apps
       .readNamespacedStatefulSet({ name, namespace: ref.namespace })
       .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
@@ -91,27 +94,47 @@ export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, u
       await new Promise((r) => setTimeout(r, 250));
       continue;
     }
-    if (write++ >= PARTITION_WRITES)
+    // lowered, or moved by another pod step meanwhile: read again; the loop ends once nothing is left to lower
+    if (!(await lowerPartition(client, ref, templateRevision, current, wanted)) && ++conflicts > PARTITION_CONFLICTS)
       throw new Error(`the partition of ${ref.namespace}/${name} keeps changing under us (now ${current}, want ${wanted})`);
-    await client.apps
-      .patchNamespacedStatefulSet(
-        {
-          name,
-          namespace: ref.namespace,
-          fieldManager: FIELD_MANAGER,
-          body: [
-            { op: 'test', path: `/spec/template/metadata/labels/${jsonPointer(LABELS.revision)}`, value: templateRevision },
-            { op: 'replace', path: '/spec/updateStrategy/rollingUpdate/partition', value: wanted },
-          ],
-        },
-        jsonPatch,
-      )
-      .catch((err: unknown) => {
-        // the template moved on (the test failed) or the set changed: read again
-        if (isStatus(err, 422) || isStatus(err, 409)) return undefined;
-        return rethrowKubeError(err, `setting the partition of ${ref.namespace}/${name} to ${wanted}`);
-      });
   }
+}
+
+/**
+ * Moves the workload's partition from `from` to `to` as one compare-and-swap: a JSON patch that tests the
+ * template's revision label (never lands on a newer template, a rollback's) and the partition itself (never
+ * undoes a lower partition another pod step wrote since we read `from`: raising it would have the controller
+ * recreate moved pods at the old revision). True when it was written; false when either test failed.
+ */
+export async function lowerPartition(
+  client: ClusterClient,
+  ref: WorkloadRef,
+  templateRevision: string,
+  from: number,
+  to: number,
+): Promise<boolean> {
+  const name = workloadName(ref.app, ref.cell);
+  return client.apps
+    .patchNamespacedStatefulSet(
+      {
+        name,
+        namespace: ref.namespace,
+        fieldManager: FIELD_MANAGER,
+        body: [
+          { op: 'test', path: `/spec/template/metadata/labels/${jsonPointer(LABELS.revision)}`, value: templateRevision },
+          { op: 'test', path: '/spec/updateStrategy/rollingUpdate/partition', value: from },
+          { op: 'replace', path: '/spec/updateStrategy/rollingUpdate/partition', value: to },
+        ],
+      },
+      jsonPatch,
+    )
+    .then(
+      () => true,
+      (err: unknown) => {
+        if (isStatus(err, 422) || isStatus(err, 409)) return false;
+        return rethrowKubeError(err, `setting the partition of ${ref.namespace}/${name} to ${to}`);
+      },
+    );
 }
 
 /** How long the shared watch may lag behind our own write before the pods are listed from the API server instead. */

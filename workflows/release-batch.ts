@@ -1,8 +1,7 @@
 import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
-import type { Revision } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
 import type { PodStepFailure } from '../activities/types.js';
-import type { ReleasePlan } from '../domain/index.js';
+import type { ReleasePlan, Revision } from '../domain/index.js';
 import { mutate, waits } from './activity-proxies.js';
 import { batchControlSignal, batchPodFailedSignal, batchStatusQuery, type BatchControl } from './definitions.js';
 import type { PodStatus } from './release-status.js';
