@@ -97,6 +97,14 @@ export async function describeNodeTrouble(client: ClusterClient, pod: V1Pod | un
   return `node ${nodeName} is NotReady${since}${why ? ` (${why})` : ''}`;
 }
 
+/** How one session (on the shared cache, or a watch) ends: with the pod the verdict passed, or not yet. */
+type SessionEnd = { done: true; pod: V1Pod | undefined } | { done: false };
+interface SessionOptions {
+  deadline: number;
+  until: number | undefined;
+  onProgress: ((waitingFor: string) => void) | undefined;
+}
+
 /**
  * One session on the shared cache: resolves when the verdict is done, after POD_WATCH_SESSION_SECONDS (the
  * caller then reads the pod itself: that read is what notices a frozen API server, or a cache lagging behind),
@@ -109,14 +117,14 @@ function listenUntil(
   name: string,
   resourceVersion: string | undefined,
   verdict: (pod: V1Pod | undefined) => PodVerdict,
-  { deadline, until, onProgress }: { deadline: number; until: number | undefined; onProgress: ((waitingFor: string) => void) | undefined },
-): Promise<{ done: true; pod: V1Pod | undefined } | { done: false }> {
+  { deadline, until, onProgress }: SessionOptions,
+): Promise<SessionEnd> {
   return new Promise((resolve) => {
     let seen = resourceVersion;
     let timer: NodeJS.Timeout | undefined;
     let ended = false;
     const signal = callerSignal();
-    const finish = (value: { done: true; pod: V1Pod | undefined } | { done: false }) => {
+    const finish = (value: SessionEnd) => {
       if (ended) return;
       ended = true;
       clearTimeout(timer);
@@ -140,11 +148,11 @@ function listenUntil(
     };
     const unsubscribe = cache.subscribe(namespace, name, observe);
     armDeadline(until);
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) return onAbort();
     // a change the shared watch saw before this wait listened (between the caller's read and now) is not missed
     const cached = cache.get(namespace, name);
     if (cached && isOlder(seen, cached.metadata?.resourceVersion)) observe(cached);
-    signal?.addEventListener('abort', onAbort);
-    if (signal?.aborted) onAbort();
   });
 }
 
@@ -158,12 +166,12 @@ function watchUntil(
   name: string,
   resourceVersion: string | undefined,
   verdict: (pod: V1Pod | undefined) => PodVerdict,
-  { deadline, until, onProgress }: { deadline: number; until: number | undefined; onProgress: ((waitingFor: string) => void) | undefined },
-): Promise<{ done: true; pod: V1Pod | undefined } | { done: false }> {
+  { deadline, until, onProgress }: SessionOptions,
+): Promise<SessionEnd> {
   return new Promise((resolve) => {
     const session = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const finish = (value: { done: true; pod: V1Pod | undefined } | { done: false }) => {
+    const finish = (value: SessionEnd) => {
       if (session.signal.aborted) return;
       clearTimeout(timer);
       session.abort();
