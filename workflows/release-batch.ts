@@ -41,9 +41,10 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
   /** resumeCount when this batch last saw one of its pods fail: it holds its lanes until the release resumes. */
   let heldAt: number | undefined;
   const pods = input.pods.map((p) => ({ ...p }));
-  setHandler(batchControlSignal, (next) => {
-    // a late signal never undoes a newer one: resumeCount only grows
-    if (next.resumeCount >= control.resumeCount) control = next;
+  setHandler(batchControlSignal, (next: unknown) => {
+    // only the release sends it; anything else (a hand-made signal without input, say) is ignored, never a failed
+    // workflow task. A late signal never undoes a newer one: resumeCount only grows
+    if (isBatchControl(next) && next.resumeCount >= control.resumeCount) control = next;
   });
   setHandler(batchStatusQuery, () => pods);
 
@@ -116,6 +117,18 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(input.lanes, queue.length)) }, lane));
   return { pods };
+}
+
+function isBatchControl(x: unknown): x is BatchControl {
+  if (!x || typeof x !== 'object') return false;
+  const c = x as Record<string, unknown>;
+  return (
+    typeof c.paused === 'boolean' &&
+    typeof c.stop === 'boolean' &&
+    Number.isInteger(c.resumeCount) &&
+    Array.isArray(c.skipped) &&
+    c.skipped.every((p) => typeof p === 'string')
+  );
 }
 
 /** Per-pod steps (activities/ensure-pod-released.ts) that come after the pod was moved to the revision. */

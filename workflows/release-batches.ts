@@ -114,8 +114,10 @@ async function resumeWhenPausedPodIsSkipped(t: ReleaseTracker, finished: () => b
  * own state stays with its batch (shown live from there) and comes back when the batch ends.
  */
 export function wireBatchFailures(t: ReleaseTracker): void {
-  setHandler(batchPodFailedSignal, (f: BatchPodFailure) => {
-    if (!t.pods.has(f.pod)) return;
+  setHandler(batchPodFailedSignal, (raw: unknown) => {
+    // sent by a batch of this release about one of its pods in flight; anything else is recorded and ignored
+    const f = asPodFailure(raw, t);
+    if (!f) return t.record('(anonymous)', 'batch-pod-failed-rejected', 'not a failure of a pod in a running batch');
     t.record('barista', 'pod-failed', `${f.pod} at ${f.step}: ${f.reason}`);
     if (f.rollback) {
       t.rollbackRequested ??= { by: 'barista', reason: `pod ${f.pod} failed at ${f.step}: ${f.reason}` };
@@ -123,4 +125,13 @@ export function wireBatchFailures(t: ReleaseTracker): void {
     }
     t.pause({ reason: f.reason, pod: f.pod, step: f.step, by: 'barista' });
   });
+}
+
+/** `raw` as a pod failure of one of the release's running batches, or undefined. */
+function asPodFailure(raw: unknown, t: ReleaseTracker): BatchPodFailure | undefined {
+  const f = raw as Partial<BatchPodFailure> | undefined;
+  if (typeof f?.pod !== 'string' || typeof f.step !== 'string' || typeof f.reason !== 'string' || typeof f.revision !== 'number')
+    return undefined;
+  const pod = f.pod;
+  return [...t.liveBatches.values()].some((b) => b.pods.includes(pod)) ? (f as BatchPodFailure) : undefined;
 }

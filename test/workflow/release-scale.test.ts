@@ -115,3 +115,35 @@ test('a failed pod in one batch pauses every batch of its group; resume retries 
     w.failing.clear();
   }
 }, 300_000);
+
+test('hand-made batch signals (no input, {}, wrong types, a pod not in flight) change nothing and fail no workflow task', async () => {
+  await w.registerApp('spoofed', { revisions: 2, replicas: 100, cells: cells(1) });
+  w.podStepMs.value = 20;
+  try {
+    const ref = await w.releases.startRelease({
+      app: 'spoofed',
+      tenant: 'acme',
+      requestedBy: 'alice',
+      strategy: { groups: 1, maxConcurrentPods: 5 },
+    });
+    const running = await until(w.releases, ref, 'a batch running', (s) => (s.batches?.length ?? 0) > 0, 30_000);
+    const release = w.env.client.workflow.getHandle(ref.workflowId, ref.runId);
+    const batch = w.env.client.workflow.getHandle(running.batches![0]!.workflowId);
+    await release.signal<[]>('batch-pod-failed');
+    await release.signal<[unknown]>('batch-pod-failed', {});
+    await release.signal<[unknown]>('batch-pod-failed', { pod: 'spoofed-rz00a-999', step: 'drain', reason: 'fake', revision: 2 });
+    await batch.signal<[]>('batch-control');
+    await batch.signal<[unknown]>('batch-control', { paused: 'yes', stop: 1, resumeCount: 'x', skipped: 'all' });
+    const final = await w.releases.result(ref);
+    expect(final.state).toBe('succeeded');
+    expect(final.pods.filter((p) => p.state === 'done')).toHaveLength(100);
+    expect(final.audit.filter((a) => a.action === 'batch-pod-failed-rejected')).toHaveLength(3);
+    expect(final.audit.some((a) => a.action === 'pod-failed' || a.action === 'paused')).toBe(false);
+    for (const handle of [release, batch]) {
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    }
+  } finally {
+    w.podStepMs.value = 0;
+  }
+}, 120_000);
