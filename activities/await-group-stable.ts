@@ -1,9 +1,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureTypes } from '../domain/failures.js';
 import { ClusterUnavailable } from '../worker/kube/errors.js';
 import { startResilientInformer, type ResilientInformer } from '../worker/kube/resilient-informer.js';
 import type { Clusters } from './clusters.js';
+import type { AttemptContext } from './detached.js';
 import { LABELS } from './labels.js';
 import type { AwaitGroupStableInput } from './types.js';
 
@@ -21,10 +22,10 @@ const RECHECK_MS = 1_000;
  * and silent, so a cache alone cannot tell a quiet group from a cluster that stopped answering.
  */
 export function createAwaitGroupStable(clusters: Clusters) {
-  return async function awaitGroupStable(input: AwaitGroupStableInput): Promise<{ stableForSeconds: number }> {
+  return async function awaitGroupStable(input: AwaitGroupStableInput, ctx?: AttemptContext): Promise<{ stableForSeconds: number }> {
     const clusterNames = [...new Set(input.pods.map((p) => p.cluster))];
     const clients = clusterNames.map((name) => clusters.get(name));
-    const previous = Context.current().info.heartbeatDetails as { firstAttemptStartedAt?: unknown } | undefined;
+    const previous = ctx?.info.heartbeatDetails as { firstAttemptStartedAt?: unknown } | undefined;
     const firstAttemptStartedAt = typeof previous?.firstAttemptStartedAt === 'number' ? previous.firstAttemptStartedAt : Date.now();
     return await new Promise<{ stableForSeconds: number }>((resolve, reject) => {
       const baseline = new Map<string, { uid: string; restarts: number }>();
@@ -69,7 +70,7 @@ export function createAwaitGroupStable(clusters: Clusters) {
         clearTimeout(windowTimer);
         clearTimeout(deadline);
         clearInterval(beat);
-        cancelled.removeEventListener('abort', onCancel);
+        cancelled?.removeEventListener('abort', onCancel);
         void Promise.all(informers.map((i) => i.stop())).catch(() => undefined);
         if ('ok' in outcome) resolve(outcome.ok);
         else reject(outcome.err);
@@ -131,16 +132,17 @@ export function createAwaitGroupStable(clusters: Clusters) {
         windowTimer = setTimeout(evaluate, RECHECK_MS);
       }
 
-      const heartbeat = () => Context.current().heartbeat({ stableForSeconds: stableFor(), problem, firstAttemptStartedAt });
+      const heartbeat = () => ctx?.heartbeat({ stableForSeconds: stableFor(), problem, firstAttemptStartedAt });
       const beat = setInterval(heartbeat, HEARTBEAT_MS);
       heartbeat();
       const deadline = setTimeout(
         () => fail(`group not stable for ${input.windowSeconds}s within ${input.timeoutSeconds}s: ${problem}`),
         Math.max(0, firstAttemptStartedAt + input.timeoutSeconds * 1000 - Date.now()),
       );
-      const cancelled = Context.current().cancellationSignal;
-      const onCancel = () => settle({ err: cancelled.reason ?? new Error('verification cancelled') });
-      cancelled.addEventListener('abort', onCancel);
+      const cancelled = ctx?.cancellationSignal;
+      const onCancel = () => settle({ err: cancelled?.reason ?? new Error('verification cancelled') });
+      cancelled?.addEventListener('abort', onCancel);
+      if (cancelled?.aborted) onCancel();
     });
   };
 }

@@ -1,8 +1,8 @@
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { withKubeSignal } from '../worker/kube/deadlines.js';
 import type { ClusterClient, Clusters } from './clusters.js';
+import type { AttemptContext } from './detached.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
 import { trafficFinalizer } from '../domain/index.js';
 import { FIELD_MANAGER, LABELS } from './labels.js';
@@ -31,7 +31,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     const client = clusters.get(input.cluster);
     const deadline = attempt.deadline;
     const log = logger.child({
-      release: releaseId(),
+      release: attempt.releaseId,
       app: input.app,
       cell: input.cell,
       cluster: input.cluster,
@@ -116,8 +116,8 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       restartCount: (pod!.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
     };
   };
-  return async function ensurePodReleased(input: EnsurePodReleasedInput): Promise<EnsurePodReleasedResult> {
-    const attempt = new PodAttempt(input.podTimeoutSeconds);
+  return async function ensurePodReleased(input: EnsurePodReleasedInput, ctx?: AttemptContext): Promise<EnsurePodReleasedResult> {
+    const attempt = new PodAttempt(input.podTimeoutSeconds, ctx);
     try {
       return await withKubeSignal(attempt.signal, () => releasePod(input, attempt));
     } catch (err) {
@@ -126,15 +126,6 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
       attempt.end();
     }
   };
-}
-
-/** The workflow id of the release running this activity, for log lines. */
-function releaseId(): string | undefined {
-  try {
-    return Context.current().info.workflowExecution?.workflowId;
-  } catch {
-    return undefined; // called outside an activity
-  }
 }
 
 type TrafficComponent = EnsurePodReleasedInput['traffic'][number];

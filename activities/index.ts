@@ -5,6 +5,7 @@ import { createActivityMetrics, type ActivityMetrics } from './metrics.js';
 import { createAwaitGroupStable } from './await-group-stable.js';
 import { createAwaitReleaseClosed } from './await-release-closed.js';
 import type { Clusters } from './clusters.js';
+import { DetachedAttempts } from './detached.js';
 import { createEnsurePodReleased } from './ensure-pod-released.js';
 import { createEnsurePodHandedBack } from './ensure-pod-handed-back.js';
 import { createEnsureWorkload } from './ensure-workload.js';
@@ -12,6 +13,7 @@ import { createResolveCells } from './resolve-cells.js';
 import { createStartQueuedRelease } from './start-queued-release.js';
 
 export { Clusters } from './clusters.js';
+export { DetachedAttempts } from './detached.js';
 export { createActivityMetrics, type ActivityMetrics } from './metrics.js';
 export { LABELS, TRAFFIC_READY, FIELD_MANAGER } from './labels.js';
 
@@ -21,20 +23,28 @@ export interface ActivityDeps {
   /** Test-only: skip waiting for traffic components, to show that the counter sees loss without draining. */
   skipDrainForTests?: boolean;
   metrics?: ActivityMetrics;
+  /** Where the long waits (pod steps, auto gate windows) run without holding an activity slot; inline if absent. */
+  detached?: DetachedAttempts;
 }
 
 /** Every activity Barista's workflows call, built from their dependencies (real clients, a logger). */
-export function createActivities({ clusters, logger, skipDrainForTests, metrics = createActivityMetrics() }: ActivityDeps) {
+export function createActivities({
+  clusters,
+  logger,
+  skipDrainForTests,
+  metrics = createActivityMetrics(),
+  detached = new DetachedAttempts(undefined, logger),
+}: ActivityDeps) {
   const ensurePodReleased = createEnsurePodReleased(clusters, logger, { skipDrainForTests });
   const activities = {
     resolveCells: createResolveCells(clusters),
     ensureWorkload: createEnsureWorkload(clusters, logger),
-    ensurePodReleased: async (input: Parameters<typeof ensurePodReleased>[0]) => {
-      const result = await ensurePodReleased(input);
+    ensurePodReleased: detached.wrap(async (input: Parameters<typeof ensurePodReleased>[0], ctx) => {
+      const result = await ensurePodReleased(input, ctx);
       if (result.changed) metrics.podsChanged.inc({ app: input.app, cell: input.cell });
       return result;
-    },
-    awaitGroupStable: createAwaitGroupStable(clusters),
+    }),
+    awaitGroupStable: detached.wrap(createAwaitGroupStable(clusters)),
     ensurePodHandedBack: createEnsurePodHandedBack(clusters),
   };
   return countingRetries(activities, metrics);

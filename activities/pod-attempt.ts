@@ -1,9 +1,9 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../domain/failures.js';
 import { clusterHealth } from '../worker/kube/cluster-health.js';
 import { KUBE_REQUEST_TIMEOUT_MS, withKubeSignal } from '../worker/kube/deadlines.js';
 import type { ClusterClient } from './clusters.js';
+import type { AttemptContext } from './detached.js';
 import { describeNodeTrouble, readPod, WaitTimeout } from './pod-watch.js';
 import type { EnsurePodReleasedInput, PodStepFailure } from './types.js';
 
@@ -46,13 +46,12 @@ export class PodAttempt {
   private readonly stop = new AbortController();
   private readonly cancellation: AbortSignal | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly context: Context | undefined;
-
+  /** `context`: the activity's, or its detached attempt's; none when called directly (tests). */
   constructor(
     readonly budgetSeconds: number,
+    private readonly context: AttemptContext | undefined,
     now = Date.now(),
   ) {
-    this.context = activityContext();
     const previous = this.context?.info.heartbeatDetails as Partial<PodProgress> | undefined;
     this.firstAttemptStartedAt = typeof previous?.firstAttemptStartedAt === 'number' ? previous.firstAttemptStartedAt : now;
     this.deadline = this.firstAttemptStartedAt + budgetSeconds * 1000;
@@ -69,6 +68,11 @@ export class PodAttempt {
   /** Temporal cancelled this attempt: it must give up, not explain. */
   get cancelled(): boolean {
     return this.cancellation?.aborted ?? false;
+  }
+
+  /** The workflow id of the release (its batch) running this attempt, for log lines. */
+  get releaseId(): string | undefined {
+    return this.context?.info.workflowExecution?.workflowId;
   }
 
   get overBudget(): boolean {
@@ -162,12 +166,4 @@ function podStepFailed(input: EnsurePodReleasedInput, step: string, reason: stri
     nonRetryable: true,
     details: [details],
   });
-}
-
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined; // called outside an activity (direct calls in tests)
-  }
 }

@@ -31,7 +31,7 @@ async function run(): Promise<void> {
       const {
         worker,
         connection: native,
-        clusters,
+        stopAfterRun,
       } = await createWorker({
         temporalAddress: sandbox.temporalAddress,
         taskQueue: queue,
@@ -80,7 +80,7 @@ async function run(): Promise<void> {
       );
       worker.shutdown();
       await running;
-      await clusters.stop();
+      await stopAfterRun();
       await native.close();
     }
     console.log('bench/drain (6 pods over 2 cells, service + rpc 1.5 s + dns 2 s deregistration, start latency 300 ms)');

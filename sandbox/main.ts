@@ -27,7 +27,7 @@ async function run(): Promise<void> {
   });
   const info = launched.sandbox.info();
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const { worker, connection, clusters } = await progress.step(`starting the Barista worker (task queue ${DEFAULT_TASK_QUEUE})`, () =>
+  const { worker, connection, stopAfterRun } = await progress.step(`starting the Barista worker (task queue ${DEFAULT_TASK_QUEUE})`, () =>
     createWorker({
       temporalAddress: info.temporalAddress,
       namespace: info.temporalNamespace,
@@ -63,7 +63,7 @@ async function run(): Promise<void> {
     worker.shutdown();
     void workerRun
       .then(() => api.close())
-      .then(() => clusters.stop())
+      .then(() => stopAfterRun())
       .then(() => gateKeepers.stop())
       .then(() => connection.close())
       .then(() => launched.stop())

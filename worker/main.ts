@@ -31,7 +31,7 @@ async function run(): Promise<void> {
   metricsServer.on('error', (err) => logger.error({ err }, 'metrics endpoint failed'));
   if (process.env.BARISTA_METRICS_PORT)
     metricsServer.listen(Number(process.env.BARISTA_METRICS_PORT), process.env.BARISTA_METRICS_HOST ?? '127.0.0.1');
-  const { worker, connection, clusters } = await createWorker({
+  const { worker, connection, stopAfterRun } = await createWorker({
     metrics,
     temporalAddress,
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
@@ -42,7 +42,7 @@ async function run(): Promise<void> {
   logger.info({ temporalAddress, taskQueue: process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE }, 'worker started');
   const gateKeepers = await startGateKeepers(kubeconfig, logger.child({ component: 'gate-keeper' }));
   await worker.run();
-  await clusters.stop();
+  await stopAfterRun();
   await gateKeepers.stop();
   metricsServer.close();
   await connection.close();

@@ -7,6 +7,7 @@ import {
   createActivities,
   createActivityMetrics,
   createReleaseQueueActivities,
+  DetachedAttempts,
   type ActivityMetrics,
 } from '../activities/index.js';
 import { positiveIntFromEnv } from './kube/deadlines.js';
@@ -15,10 +16,11 @@ import { createReleaseMetricSinks } from './release-metrics.js';
 export const DEFAULT_TASK_QUEUE = 'barista';
 
 /**
- * Activities one worker runs at once. A pod step waiting (drained, ready) costs a listener on the shared pod
- * watch, a heartbeat every 5 s and a read every 10 s, so a worker holds hundreds of them.
+ * Activities one worker runs at once in its slots. The long waits (pod steps, auto gate windows) hand their slot
+ * back at once and go on detached (activities/detached.ts): a waiting pod step costs a listener on the shared pod
+ * watch, a heartbeat every 5 s and a read every 10 s, not a slot. The slots bound the short steps.
  */
-export const MAX_CONCURRENT_ACTIVITIES = positiveIntFromEnv('BARISTA_MAX_CONCURRENT_ACTIVITIES', 1000);
+export const MAX_CONCURRENT_ACTIVITIES = positiveIntFromEnv('BARISTA_MAX_CONCURRENT_ACTIVITIES', 200);
 
 export interface WorkerOptions {
   /** Temporal frontend, host:port. */
@@ -32,19 +34,33 @@ export interface WorkerOptions {
   skipDrainForTests?: boolean;
   /** Where the worker's Prometheus metrics go: activities' counters and the workflows' gate wait times. */
   metrics?: ActivityMetrics;
+  /** Activity slots (MAX_CONCURRENT_ACTIVITIES by default). */
+  maxConcurrentActivities?: number;
 }
 
-/**
- * A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. Once the
- * worker has stopped, `clusters.stop()` ends its shared watches.
- */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; clusters: Clusters }> {
+export interface BaristaWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  clusters: Clusters;
+  /** Long waits running without a slot (activities/detached.ts). */
+  detached: DetachedAttempts;
+  /**
+   * Once `worker.run()` has resolved: hands the detached waits back to Temporal (retried at once by a worker still
+   * running) and ends the shared watches. The connection is the caller's to close, after this.
+   */
+  stopAfterRun(): Promise<void>;
+}
+
+/** A Temporal worker running Barista's workflows and activities against the clusters of `kubeconfig`. */
+export async function createWorker(opts: WorkerOptions): Promise<BaristaWorker> {
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const metrics = opts.metrics ?? createActivityMetrics();
   const namespace = opts.namespace ?? 'default';
   // the release queue's activities start and await releases: a client on the worker's own connection
   const temporal = new Client({ connection, namespace });
   const clusters = new Clusters(opts.kubeconfig);
+  // the waits complete their activities through the same client
+  const detached = new DetachedAttempts(temporal.activity, opts.logger);
   const worker = await Worker.create({
     connection,
     namespace,
@@ -56,11 +72,21 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
         logger: opts.logger,
         skipDrainForTests: opts.skipDrainForTests ?? false,
         metrics,
+        detached,
       }),
       ...createReleaseQueueActivities(temporal),
     },
     sinks: createReleaseMetricSinks(metrics.registry),
-    maxConcurrentActivityTaskExecutions: MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? MAX_CONCURRENT_ACTIVITIES,
   });
-  return { worker, connection, clusters };
+  return {
+    worker,
+    connection,
+    clusters,
+    detached,
+    async stopAfterRun() {
+      await detached.stop();
+      await clusters.stop();
+    },
+  };
 }

@@ -21,14 +21,14 @@ export interface ReleaseHarness {
   stop(): Promise<void>;
 }
 
-export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } = {}): Promise<ReleaseHarness> {
+export async function startReleaseHarness(opts: { skipDrainForTests?: boolean; maxConcurrentActivities?: number } = {}): Promise<ReleaseHarness> {
   const sandbox = await connectSandbox();
   const taskQueue = uniqueName('barista-test');
   const metrics = createActivityMetrics();
   const {
     worker,
     connection: nativeConnection,
-    clusters,
+    stopAfterRun,
   } = await createWorker({
     temporalAddress: sandbox.info.temporalAddress,
     namespace: sandbox.info.temporalNamespace,
@@ -37,6 +37,7 @@ export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } 
     logger: createLogger('test-worker', 'warn'),
     skipDrainForTests: opts.skipDrainForTests ?? false,
     metrics,
+    ...(opts.maxConcurrentActivities ? { maxConcurrentActivities: opts.maxConcurrentActivities } : {}),
   });
   const running = worker.run();
   const gateKeepers = await startGateKeepers(sandbox.info.kubeconfig, createLogger('gate-keeper', 'warn'));
@@ -51,7 +52,7 @@ export async function startReleaseHarness(opts: { skipDrainForTests?: boolean } 
     async stop() {
       worker.shutdown();
       await running;
-      await clusters.stop();
+      await stopAfterRun();
       await gateKeepers.stop();
       await connection.close();
       await (nativeConnection as NativeConnection).close();
