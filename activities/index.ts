@@ -9,7 +9,8 @@ import { DetachedAttempts } from './detached.js';
 import { createEnsurePodReleased } from './ensure-pod-released.js';
 import { createEnsurePodHandedBack } from './ensure-pod-handed-back.js';
 import { createEnsureWorkload } from './ensure-workload.js';
-import { createResolveCells } from './resolve-cells.js';
+import { createClusterProbes } from './probe-clusters.js';
+import { createResolveCells, createResolveReachableCells } from './resolve-cells.js';
 import { createStartQueuedRelease } from './start-queued-release.js';
 
 export { Clusters } from './clusters.js';
@@ -36,8 +37,10 @@ export function createActivities({
   detached = new DetachedAttempts(undefined, logger),
 }: ActivityDeps) {
   const ensurePodReleased = createEnsurePodReleased(clusters, logger, { skipDrainForTests });
+  const probes = createClusterProbes(clusters);
   const activities = {
     resolveCells: createResolveCells(clusters),
+    resolveReachableCells: createResolveReachableCells(clusters),
     ensureWorkload: createEnsureWorkload(clusters, logger),
     ensurePodReleased: detached.wrap(async (input: Parameters<typeof ensurePodReleased>[0], ctx) => {
       const result = await ensurePodReleased(input, ctx);
@@ -46,6 +49,8 @@ export function createActivities({
     }),
     awaitGroupStable: detached.wrap(createAwaitGroupStable(clusters)),
     ensurePodHandedBack: createEnsurePodHandedBack(clusters),
+    probeClusters: probes.probeClusters,
+    awaitClusterLost: detached.wrap(probes.awaitClusterLost),
   };
   return countingRetries(activities, metrics);
 }

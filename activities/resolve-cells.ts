@@ -18,48 +18,81 @@ import type { ResolveCellsInput } from './types.js';
  */
 export function createResolveCells(clusters: Clusters) {
   return async function resolveCells(input: ResolveCellsInput): Promise<Record<string, string>> {
-    const found: Record<string, string> = {};
-    const foreign: string[] = [];
-    const unreachable: string[] = [];
-    // every cluster at once, each list with its request deadline; done as soon as every cell is found for the
-    // tenant (a hung cluster then costs nothing), else once every cluster has answered or failed
-    const allFound = new AbortController();
-    const budgetEnds = reportBy();
-    const lists = clusters.names().map((name) =>
-      withKubeSignal(AbortSignal.any([allFound.signal, givenUpAt(name, budgetEnds)]), () =>
-        listNodesOfCells(clusters, name, input.cells),
-      ).then((listed) => {
-        if ('unreachable' in listed) return unreachable.push(listed.unreachable);
-        for (const node of listed.nodes) {
-          const cell = node.metadata?.labels?.[CELL_LABEL_KEY];
-          if (!cell) continue;
-          if (node.metadata?.labels?.[NODE_TENANT_LABEL] !== input.tenant) foreign.push(cell);
-          else found[cell] = name;
-        }
-        if (input.cells.every((c) => found[c])) allFound.abort();
-      }),
-    );
-    const everyList = Promise.all(lists);
-    everyList.catch(() => undefined); // lists still running when every cell is found end by themselves
-    await Promise.race([everyList, new Promise((resolve) => allFound.signal.addEventListener('abort', resolve))]);
-    allFound.abort();
-    unreachable.sort();
-    const forbidden = [...new Set(foreign)].filter((c) => !found[c]);
-    if (forbidden.length)
-      throw ApplicationFailure.nonRetryable(
-        `cells ${forbidden.join(', ')} belong to another tenant than ${input.tenant}`,
-        FailureTypes.forbidden,
-      );
-    const missing = input.cells.filter((c) => !found[c]);
+    const { found, missing, unreachable } = await locateCells(clusters, input);
     if (missing.length && unreachable.length)
-      throw new Error(`cells ${missing.join(', ')} not found while clusters fail: ${unreachable.join('; ')}`);
-    if (missing.length)
-      throw ApplicationFailure.nonRetryable(
-        `cells ${missing.join(', ')} are not known in any cluster (known clusters: ${clusters.names().join(', ')})`,
-        FailureTypes.unknownCell,
-      );
+      throw new Error(`cells ${missing.join(', ')} not found while clusters fail: ${unreachable.map((u) => u.message).join('; ')}`);
     return found;
   };
+}
+
+/** Where the reachable cells are, and which cells could not be located because clusters did not answer. */
+export interface ReachableCells {
+  cells: Record<string, string>;
+  /** Cells not found while clusters failed: they may be in one of `clusters`. */
+  unlocated?: { cells: string[]; clusters: string[]; reason: string };
+}
+
+/**
+ * Disaster mode's resolveCells: the same checks (another tenant's cell, a cell no cluster knows: refused), but a
+ * cell that may be in a cluster that does not answer is reported, not retried: the release skips it.
+ */
+export function createResolveReachableCells(clusters: Clusters) {
+  return async function resolveReachableCells(input: ResolveCellsInput): Promise<ReachableCells> {
+    const { found, missing, unreachable } = await locateCells(clusters, input);
+    if (!missing.length) return { cells: found };
+    return {
+      cells: found,
+      unlocated: { cells: missing, clusters: unreachable.map((u) => u.cluster), reason: unreachable.map((u) => u.message).join('; ') },
+    };
+  };
+}
+
+/**
+ * Lists the nodes of the cells in every cluster. Throws for a cell of another tenant and, when every cluster
+ * answered, for a cell no cluster knows; returns the cells found, those missing, and the clusters that failed.
+ */
+async function locateCells(
+  clusters: Clusters,
+  input: ResolveCellsInput,
+): Promise<{ found: Record<string, string>; missing: string[]; unreachable: { cluster: string; message: string }[] }> {
+  const found: Record<string, string> = {};
+  const foreign: string[] = [];
+  const unreachable: { cluster: string; message: string }[] = [];
+  // every cluster at once, each list with its request deadline; done as soon as every cell is found for the
+  // tenant (a hung cluster then costs nothing), else once every cluster has answered or failed
+  const allFound = new AbortController();
+  const budgetEnds = reportBy();
+  const lists = clusters.names().map((name) =>
+    withKubeSignal(AbortSignal.any([allFound.signal, givenUpAt(name, budgetEnds)]), () =>
+      listNodesOfCells(clusters, name, input.cells),
+    ).then((listed) => {
+      if ('unreachable' in listed) return unreachable.push({ cluster: name, message: listed.unreachable });
+      for (const node of listed.nodes) {
+        const cell = node.metadata?.labels?.[CELL_LABEL_KEY];
+        if (!cell) continue;
+        if (node.metadata?.labels?.[NODE_TENANT_LABEL] !== input.tenant) foreign.push(cell);
+        else found[cell] = name;
+      }
+      if (input.cells.every((c) => found[c])) allFound.abort();
+    }),
+  );
+  const everyList = Promise.all(lists);
+  everyList.catch(() => undefined); // lists still running when every cell is found end by themselves
+  await Promise.race([everyList, new Promise((resolve) => allFound.signal.addEventListener('abort', resolve))]);
+  allFound.abort();
+  const forbidden = [...new Set(foreign)].filter((c) => !found[c]);
+  if (forbidden.length)
+    throw ApplicationFailure.nonRetryable(
+      `cells ${forbidden.join(', ')} belong to another tenant than ${input.tenant}`,
+      FailureTypes.forbidden,
+    );
+  const missing = input.cells.filter((c) => !found[c]);
+  if (missing.length && !unreachable.length)
+    throw ApplicationFailure.nonRetryable(
+      `cells ${missing.join(', ')} are not known in any cluster (known clusters: ${clusters.names().join(', ')})`,
+      FailureTypes.unknownCell,
+    );
+  return { found, missing, unreachable: unreachable.sort((a, b) => a.cluster.localeCompare(b.cluster)) };
 }
 
 /**

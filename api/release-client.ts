@@ -9,6 +9,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import {
   AppSpecSchema,
+  CatchUpRequestSchema,
   DomainError,
   namespaceOf,
   parseReleaseRequest,
@@ -35,7 +36,7 @@ import {
 } from '../workflows/definitions.js';
 import type { ReleaseStatus, StatusView } from '../workflows/release-status.js';
 import { overlayLiveBatches } from './live-batches.js';
-import { effectiveState, LISTED_STATES, stateClause, type ListedState } from './release-states.js';
+import { effectiveState, isEnded, LISTED_STATES, stateClause, type ListedState } from './release-states.js';
 import type { ReleaseQueueStatus } from '../workflows/queued-release.js';
 import { SA } from '../workflows/search-attributes.js';
 import { checkPlacement } from './app-placement.js';
@@ -223,6 +224,50 @@ export class ReleaseClient {
       });
       return { queued };
     }
+  }
+
+  /**
+   * Catch-up of a disaster-mode release: a release over exactly the cells its ledger still owes (mask = those
+   * cells), to its target revision or a newer one, with its strategy unless another is given. Refused (nothing
+   * started), naming the field: the release still running, no ledger, every ledger cell released since, an older
+   * revision. Pods the skipped release left mid-step are finished by the catch-up's per-pod protocol, which
+   * starts from whatever state each pod is in.
+   */
+  async catchUp(ref: ReleaseRef, input: unknown, opts: { idempotencyKey?: string } = {}): Promise<StartedRelease> {
+    const parsed = CatchUpRequestSchema.safeParse(input);
+    if (!parsed.success) throw DomainError.invalid(toFieldIssues(parsed.error));
+    const request = parsed.data;
+    const skipped = await this.status(ref, { detail: 'summary' });
+    if (!isEnded(skipped.state))
+      throw DomainError.invalid([
+        { field: 'release', message: `release ${ref.runId} is ${skipped.state}: a catch-up starts once it has ended` },
+      ]);
+    if (!skipped.ledger?.length)
+      throw DomainError.invalid([{ field: 'ledger', message: `release ${ref.runId} skipped no cell: there is nothing to catch up` }]);
+    const record = await this.getApp(skipped.tenant, skipped.app);
+    const owed = skipped.ledger.filter((e) => record?.owed?.[e.cell]?.release === ref.runId).map((e) => e.cell);
+    if (owed.length === 0)
+      throw DomainError.invalid([
+        { field: 'ledger', message: `every cell of the ledger of release ${ref.runId} has been released since: it is closed` },
+      ]);
+    const revision = request.revision ?? skipped.to;
+    if (revision < skipped.to)
+      throw DomainError.invalid([
+        { field: 'revision', message: `a catch-up brings cells to revision ${skipped.to} or newer; for an older one start a release` },
+      ]);
+    const strategy = request.strategy ?? skipped.strategy;
+    return this.startRelease(
+      {
+        app: skipped.app,
+        tenant: skipped.tenant,
+        revision,
+        mask: owed,
+        ...(strategy ? { strategy } : {}),
+        requestedBy: request.requestedBy,
+        reason: `catch-up of release ${ref.runId} (cells ${owed.join(', ')})${request.reason ? `: ${request.reason}` : ''}`,
+      },
+      opts,
+    );
   }
 
   /** The App's release queue: entries waiting in order (each saying what it waits behind), and recent starts. */

@@ -16,7 +16,12 @@ export type ClosedState = keyof typeof CLOSED_BY_TEMPORAL;
 export const LISTED_STATES = [...RELEASE_STATES, ...(Object.keys(CLOSED_BY_TEMPORAL) as ClosedState[])] as const;
 export type ListedState = ReleaseState | ClosedState;
 
-const FINAL: readonly string[] = ['succeeded', 'aborted', 'rolled-back', 'failed'];
+const FINAL: readonly string[] = ['succeeded', 'succeeded-with-skips', 'aborted', 'rolled-back', 'failed'];
+
+/** The release has ended, by itself or by Temporal: nothing in it moves any more. */
+export function isEnded(state: string): boolean {
+  return FINAL.includes(state) || state in CLOSED_BY_TEMPORAL;
+}
 
 /**
  * The state to show for a release, from the state its workflow last wrote and Temporal's execution status

@@ -70,6 +70,7 @@ release
   .option('--reason <text>')
   .option('--idempotency-key <key>')
   .option('--queue', 'if a release of the App is in flight, queue this one behind it instead of being refused')
+  .option('--disaster', 'disaster mode: skip the cells of clusters that cannot be reached into the ledger instead of pausing')
   .action(
     async (
       ref: string,
@@ -83,6 +84,7 @@ release
         reason?: string;
         idempotencyKey?: string;
         queue?: boolean;
+        disaster?: boolean;
       },
     ) => {
       const gate =
@@ -103,6 +105,7 @@ release
         ...(o.mask ? { mask: o.mask.split(',') } : {}),
         ...(o.reason ? { reason: o.reason } : {}),
         ...(o.queue ? { queue: true } : {}),
+        ...(o.disaster ? { mode: 'disaster' } : {}),
         strategy,
       };
       const answer = await api<{ workflowId: string; runId: string } | { queued: { ticket: string; status: string } }>(
@@ -179,6 +182,24 @@ for (const action of ['approve', 'pause', 'resume', 'abort', 'rollback', 'promot
     console.log(renderActionResult(await api<ActionAnswer>(await loadConfig(), 'POST', `${appRoute(ref)}/release/${action}`, body)));
   });
 }
+
+release
+  .command('catch-up <app> <runId>')
+  .description('release exactly the cells a disaster-mode release of <tenant>/<app> skipped (its ledger)')
+  .option('--revision <n>', "target revision (default: the skipped release's; a newer one may be named)", Number)
+  .option('--reason <text>')
+  .option('--idempotency-key <key>')
+  .action(async (ref: string, runId: string, o: { revision?: number; reason?: string; idempotencyKey?: string }) => {
+    const body = { ...(o.revision !== undefined ? { revision: o.revision } : {}), ...(o.reason ? { reason: o.reason } : {}) };
+    const answer = await api<{ workflowId: string; runId: string }>(
+      await loadConfig(),
+      'POST',
+      `${appRoute(ref)}/releases/${encodeURIComponent(runId)}/catch-up`,
+      body,
+      o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
+    );
+    console.log(`catch-up started: ${answer.workflowId} (run ${answer.runId})`);
+  });
 
 release
   .command('skip-pod <app> <pod>')

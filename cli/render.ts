@@ -4,7 +4,7 @@ import type { ReleaseStatus } from '../workflows/release-status.js';
 /** The API's answer to an operator action: what the release recorded, and who acted (the token's identity). */
 export type ActionAnswer = ActionResult & { by: string };
 
-const ICON: Record<string, string> = { pending: '·', 'in-progress': '▶', done: '✓', skipped: '↷', failed: '✗' };
+const ICON: Record<string, string> = { pending: '·', 'in-progress': '▶', done: '✓', skipped: '↷', failed: '✗', unknown: '?' };
 
 /** The release as lines of text: header, pause reason, then each group with its pods and the gate after it. Pure. */
 export function renderRelease(s: ReleaseStatus): string[] {
@@ -28,6 +28,15 @@ export function renderRelease(s: ReleaseStatus): string[] {
         `    gate ${gate.type}: ${gate.state}${gate.decidedBy ? ` by ${gate.decidedBy}` : ''}${gate.reason ? ` (${gate.reason})` : ''}`,
       );
   }
+  if (s.ledger?.length) {
+    lines.push(`  LEDGER (disaster mode): ${s.ledger.length} cell(s) skipped, owed revision ${s.to}`);
+    for (const e of s.ledger) {
+      const pods = [e.moved.length ? `moved ${e.moved.join(', ')}` : '', e.midStep.length ? `mid-step ${e.midStep.join(', ')}` : '']
+        .filter(Boolean)
+        .join('; ');
+      lines.push(`    ${e.cell} (${e.cluster}) at revision ${e.revision ?? '-'} since ${e.at}: ${e.reason}${pods ? ` [${pods}]` : ''}`);
+    }
+  }
   return lines;
 }
 
@@ -48,6 +57,8 @@ export function exitCodeFor(s: ReleaseStatus): number | undefined {
   switch (s.state) {
     case 'succeeded':
       return 0;
+    case 'succeeded-with-skips':
+      return 3; // done, but cells of unreachable clusters are in the ledger: a catch-up is owed
     case 'failed':
     case 'aborted':
     case 'rolled-back':

@@ -22,7 +22,23 @@ export const ReleaseRequestSchema = z.strictObject({
   reason: z.string().max(1000).optional(),
   /** Queue behind a release in flight instead of being refused. */
   queue: z.boolean().default(false),
+  /**
+   * `normal` pauses on a cluster it cannot reach; `disaster` skips the cells of such a cluster into the release's
+   * ledger and goes on with the others (docs/multi-cluster.md).
+   */
+  mode: z.enum(['normal', 'disaster'], { error: 'mode must be "normal" or "disaster"' }).default('normal'),
 });
+
+/** A catch-up of a disaster-mode release: a release over exactly the cells its ledger still owes. */
+export const CatchUpRequestSchema = z.strictObject({
+  /** Default: the skipped release's target. A newer one may be named; an older one is a rollback, not a catch-up. */
+  revision: z.number().int('must be a whole revision number').positive('must be a revision number ≥ 1').optional(),
+  /** Default: the skipped release's strategy. */
+  strategy: StrategySchema.optional(),
+  requestedBy: z.string().min(1).max(200),
+  reason: z.string().max(1000).optional(),
+});
+export type CatchUpRequest = z.output<typeof CatchUpRequestSchema>;
 
 export type ReleaseRequest = z.output<typeof ReleaseRequestSchema>;
 export type ReleaseRequestInput = z.input<typeof ReleaseRequestSchema>;

@@ -2,7 +2,7 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { FailureTypes } from '../domain/failures.js';
 
-const NON_RETRYABLE = [
+export const NON_RETRYABLE = [
   FailureTypes.invalidInput,
   FailureTypes.forbidden,
   FailureTypes.unknownCell,

@@ -68,11 +68,14 @@ export async function appEntity(state?: AppRecord): Promise<void> {
       },
     },
   );
-  setHandler(releaseCompletedSignal, ({ revision, cells }) => {
+  setHandler(releaseCompletedSignal, ({ revision, cells, owed }) => {
     if (!record) return;
     const released = { ...record.released };
     for (const cell of cells) released[cell] = revision;
-    record = { ...record, released };
+    // a cell released since a disaster-mode release skipped it owes nothing any more; newly skipped cells do
+    const stillOwed = Object.fromEntries(Object.entries(record.owed ?? {}).filter(([cell]) => !cells.includes(cell)));
+    for (const o of owed ?? []) stillOwed[o.cell] = o;
+    record = { ...record, released, ...(Object.keys(stillOwed).length || record.owed ? { owed: stillOwed } : {}) };
     publish();
   });
   // An entity lives forever; keep its history short.

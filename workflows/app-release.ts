@@ -1,4 +1,12 @@
-import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, isCancellation, patched } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   DomainError,
   planRelease,
@@ -19,6 +27,7 @@ import { wireOperatorActions } from './release-actions.js';
 import { runGate } from './release-gates.js';
 import { releaseInBatches, wireBatchFailures } from './release-batches.js';
 import { releasePods } from './release-pods.js';
+import { resolveCellsOrSkip, skipUnreachableClusters, unlessCellSkipped, whileWatchingClusters } from './release-disaster.js';
 import { ReleaseTracker } from './release-state.js';
 import type { ReleaseStatus } from './release-status.js';
 
@@ -65,9 +74,14 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
   );
 
   const budget = budgeted(request.strategy.podTimeoutSeconds);
-  const cellsToCluster = await untilDoneOrPaused(t, 'resolve-cells', () =>
-    budget.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells }),
-  );
+  // disaster mode (a field of requests made since): cells of clusters it cannot reach go into the ledger
+  const disaster = request.mode === 'disaster';
+  const resolved = disaster ? await resolveCellsOrSkip(app) : undefined;
+  const cellsToCluster =
+    resolved?.cellsToCluster ??
+    (await untilDoneOrPaused(t, 'resolve-cells', () =>
+      budget.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells }),
+    ));
   if (!cellsToCluster) return stoppedBeforePlanning(t);
   const planned = planOrFail(input, cellsToCluster);
   // v2: a first release creates each cell's pods group by group, lowest ordinal first, behind the same gates
@@ -78,17 +92,27 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
   t.phase('running');
   // v2: pods move in batch child workflows (bounded histories at any size); releases started before move them here
   const movePods = patched('pod-batches') ? releaseInBatches : releasePods;
+  if (disaster) t.mode = 'disaster';
+  if (resolved?.lost) t.loseCluster(resolved.lost.cluster, resolved.lost.reason);
 
   for (const group of plan.groups) {
     await condition(() => !t.paused || t.stopRequested);
     if (t.stopRequested) break;
     t.currentGroup = group.index;
     t.phase('running');
-    await untilDoneOrPaused(t, 'workload', () => ensureWorkloads(plan, group, to, budget, firstRelease));
-    if (t.stopRequested) break;
-    await movePods(t, plan, group.pods, to, { stop: () => t.stopRequested, rollingBack: false, group: group.index });
+    if (disaster) await skipUnreachableClusters(t, plan, group.pods);
+    const pods = disaster ? group.pods.filter((p) => !t.inLedger(p.cell)) : group.pods;
+    const moveGroup = async () => {
+      await untilDoneOrPaused(t, 'workload', () =>
+        ensureWorkloads(plan, group, to, budget, firstRelease, disaster ? (cell, run) => unlessCellSkipped(t, cell, run) : undefined),
+      );
+      if (t.stopRequested) return;
+      await movePods(t, plan, pods, to, { stop: () => t.stopRequested, rollingBack: false, group: group.index });
+    };
+    await (disaster ? whileWatchingClusters(t, plan, pods, moveGroup) : moveGroup());
+    t.settleLedger();
     if (t.stopRequested || group === plan.groups[plan.groups.length - 1]) break;
-    await runGate(t, plan, group);
+    await runGate(t, plan, disaster ? { ...group, pods: group.pods.filter((p) => !t.inLedger(p.cell)) } : group);
   }
 
   if (t.rollbackRequested && from) {
@@ -98,6 +122,16 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
     if (patched('abort-ends-clean')) await handBackDrainedPods(t, plan);
     t.phase('aborted');
     t.record(t.abortRequested.by, 'finished', `aborted; changed pods: ${listed(t.status().changedPods)}`);
+  } else if (t.ledger.length > 0) {
+    await condition(() => !t.paused || t.stopRequested);
+    t.phase('succeeded-with-skips');
+    const skipped = t.ledger.map((e) => `${e.cell} (${e.cluster})`).join(', ');
+    t.record('barista', 'finished', `pods of ${plan.cells.length - t.ledger.length} cells at revision ${to.number}; skipped: ${skipped}`);
+    await getExternalWorkflowHandle(appEntityId(app.tenant, app.name)).signal(releaseCompletedSignal, {
+      revision: to.number,
+      cells: plan.cells.map((c) => c.cell).filter((c) => !t.inLedger(c)),
+      owed: t.ledger.map((e) => ({ cell: e.cell, cluster: e.cluster, revision: to.number, release: workflowInfo().runId })),
+    });
   } else {
     await condition(() => !t.paused || t.stopRequested);
     t.phase('succeeded');
@@ -143,16 +177,20 @@ async function ensureWorkloads(
   revision: Revision,
   activities: ReturnType<typeof budgeted>,
   firstRelease: boolean,
+  /** Runs each cell's step: disaster mode gives up a cell whose cluster is lost meanwhile. */
+  around: (cell: string, step: () => Promise<unknown>) => Promise<unknown> = (_cell, step) => step(),
 ): Promise<void> {
   const cells = [...new Set(group.pods.map((p) => p.cell))];
   await Promise.all(
     cells.map((cell) =>
-      activities.ensureWorkload({
-        ...workloadRef(plan, cell),
-        revision: revisionFor(revision, [cell]),
-        // a first release grows each workload to the pods of the groups so far
-        ...(firstRelease ? { replicas: replicasThrough(plan.groups, group.index, cell) } : {}),
-      }),
+      around(cell, () =>
+        activities.ensureWorkload({
+          ...workloadRef(plan, cell),
+          revision: revisionFor(revision, [cell]),
+          // a first release grows each workload to the pods of the groups so far
+          ...(firstRelease ? { replicas: replicasThrough(plan.groups, group.index, cell) } : {}),
+        }),
+      ),
     ),
   );
 }
@@ -164,7 +202,8 @@ async function ensureWorkloads(
  */
 async function handBackDrainedPods(t: ReleaseTracker, plan: ReleasePlan): Promise<void> {
   t.paused = undefined;
-  const left = [...t.pods.values()].filter((p) => p.changed && p.state !== 'done' && p.state !== 'skipped');
+  // pods in the ledger's cells are left to the catch-up: their cluster did not answer
+  const left = [...t.pods.values()].filter((p) => p.changed && p.state !== 'done' && p.state !== 'skipped' && !t.inLedger(p.cell));
   const { ensurePodHandedBack } = budgeted(plan.strategy.podTimeoutSeconds);
   await Promise.all(
     left.map(async (pod) => {
@@ -215,13 +254,14 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision, mo
     .flatMap((g) => g.pods)
     .filter((p) => {
       const s = t.pod(p.name);
-      return s.changed || s.state === 'in-progress' || s.state === 'failed';
+      // the ledger's cells are not reached: their pods are the catch-up's
+      return (s.changed || s.state === 'in-progress' || s.state === 'failed') && !t.inLedger(p.cell);
     });
   // v2: highest ordinal first, as the partition lets pods pass (a recreated pod waits for those above it)
   const touched = patched('rollback-highest-first') ? [...lastGroupFirst].sort((a, b) => b.ordinal - a.ordinal) : lastGroupFirst;
   // a failing cluster pauses the rollback too (resume retries); only an abort stops it
   const budget = budgeted(plan.strategy.podTimeoutSeconds);
-  for (const cell of new Set(plan.cells.map((c) => c.cell)))
+  for (const cell of new Set(plan.cells.map((c) => c.cell).filter((c) => !t.inLedger(c))))
     await untilDoneOrPaused(
       t,
       'workload',

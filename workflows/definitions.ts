@@ -82,6 +82,11 @@ export interface BatchControl {
   resumeCount: number;
   stop: boolean;
   skipped: string[];
+  /**
+   * Disaster mode: clusters the release lost. Their pods not started are skipped, those in flight are given up
+   * (state `unknown`): nothing more is sent to that cluster. Absent in controls of releases before disaster mode.
+   */
+  lost?: string[];
 }
 /** A batch's pod failed its step: the release records it and pauses (or rolls back, when the strategy says so). */
 export interface BatchPodFailure {
@@ -106,6 +111,8 @@ export interface AppRecord {
   latest: number;
   /** Last revision released successfully per cell (desired state for drift repair). */
   released: Record<string, number>;
+  /** Cells skipped by a disaster-mode release and not released since: what a catch-up must bring them to. */
+  owed?: Record<string, OwedCell>;
 }
 /** What an App entity keeps in its memo (`summary`), for listings that should not wake every entity. */
 export interface AppSummaryMemo {
@@ -115,4 +122,13 @@ export interface AppSummaryMemo {
 }
 export const upsertAppUpdate = defineUpdate<{ revision: number; created: boolean }, [{ spec: AppSpec; by: string }]>('upsert-app');
 export const appQuery = defineQuery<AppRecord | undefined>('app');
-export const releaseCompletedSignal = defineSignal<[{ revision: number; cells: string[] }]>('release-completed');
+/** A cell a disaster-mode release skipped: it still runs an older revision and owes `revision` (a catch-up's). */
+export interface OwedCell {
+  cell: string;
+  cluster: string;
+  revision: number;
+  /** Run id of the release whose ledger holds it. */
+  release: string;
+}
+/** A release ended: `cells` now run `revision`; `owed`, cells its ledger holds (disaster mode). */
+export const releaseCompletedSignal = defineSignal<[{ revision: number; cells: string[]; owed?: OwedCell[] }]>('release-completed');

@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  setHandler,
+} from '@temporalio/workflow';
 import { FailureTypes } from '../domain/failures.js';
 import type { PodStepFailure } from '../activities/types.js';
 import type { ReleasePlan, Revision } from '../domain/index.js';
@@ -49,12 +56,19 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
   setHandler(batchStatusQuery, () => pods);
 
   const skipped = (pod: PodStatus) => control.skipped.includes(pod.name);
+  // disaster mode: the release lost the pod's cluster; nothing more is sent there
+  const lost = (pod: PodStatus) => control.lost?.includes(pod.cluster) ?? false;
+  const giveUp = (pod: PodStatus) => {
+    const midStep = pod.state === 'in-progress' || pod.state === 'failed';
+    Object.assign(pod, midStep ? { state: 'unknown' } : { state: 'skipped' }, { error: `cluster ${pod.cluster} unreachable` });
+  };
   const held = () => control.paused || (heldAt !== undefined && control.resumeCount <= heldAt);
   const { ensurePodReleased } = waits(input.podTimeoutSeconds);
 
   async function releasePod(pod: PodStatus): Promise<void> {
     for (;;) {
-      await condition(() => !held() || control.stop || skipped(pod));
+      await condition(() => !held() || control.stop || skipped(pod) || lost(pod));
+      if (lost(pod)) return giveUp(pod);
       if (control.stop) return;
       if (skipped(pod) && !input.rollingBack) {
         pod.state = 'skipped';
@@ -66,19 +80,22 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
       delete pod.step;
       delete pod.error;
       try {
-        const result = await ensurePodReleased({
-          cluster: pod.cluster,
-          namespace: input.app.namespace,
-          app: input.app.name,
-          tenant: input.app.tenant,
-          workspace: input.app.workspace,
-          cell: pod.cell,
-          pod: pod.name,
-          traffic: input.app.traffic,
-          revision: input.revision,
-          mode: input.mode,
-          podTimeoutSeconds: input.podTimeoutSeconds,
-        });
+        const result = await unlessLost(pod, () =>
+          ensurePodReleased({
+            cluster: pod.cluster,
+            namespace: input.app.namespace,
+            app: input.app.name,
+            tenant: input.app.tenant,
+            workspace: input.app.workspace,
+            cell: pod.cell,
+            pod: pod.name,
+            traffic: input.app.traffic,
+            revision: input.revision,
+            mode: input.mode,
+            podTimeoutSeconds: input.podTimeoutSeconds,
+          }),
+        );
+        if (result === 'lost') return giveUp(pod);
         const changed = pod.changed || result.changed;
         Object.assign(pod, {
           state: 'done',
@@ -106,9 +123,23 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
           rollback,
         });
         if (rollback) return;
-        await condition(() => control.resumeCount > resumes || control.stop || skipped(pod));
+        await condition(() => control.resumeCount > resumes || control.stop || skipped(pod) || lost(pod));
+        if (lost(pod)) return giveUp(pod);
       }
     }
+  }
+
+  /** The pod's step, given up (cancelled) if the release loses its cluster meanwhile. */
+  async function unlessLost<T>(pod: PodStatus, step: () => Promise<T>): Promise<T | 'lost'> {
+    const scope = new CancellationScope();
+    let settled = false;
+    const running = scope.run(step).finally(() => (settled = true));
+    const gone = condition(() => settled || lost(pod)).then(() => (lost(pod) && !settled ? ('lost' as const) : undefined));
+    const first = await Promise.race([running, gone]);
+    if (first !== 'lost') return await running;
+    scope.cancel();
+    running.catch(() => undefined); // its cancellation is expected
+    return 'lost';
   }
 
   const queue = [...pods];
@@ -127,7 +158,8 @@ function isBatchControl(x: unknown): x is BatchControl {
     typeof c.stop === 'boolean' &&
     Number.isInteger(c.resumeCount) &&
     Array.isArray(c.skipped) &&
-    c.skipped.every((p) => typeof p === 'string')
+    c.skipped.every((p) => typeof p === 'string') &&
+    (c.lost === undefined || (Array.isArray(c.lost) && c.lost.every((p) => typeof p === 'string')))
   );
 }
 

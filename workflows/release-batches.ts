@@ -27,6 +27,7 @@ export async function releaseInBatches(
     resumeCount: t.resumeCount,
     stop: opts.stop(),
     skipped: b.pods.filter((p) => t.skipped.has(p)),
+    ...(t.mode === 'disaster' ? { lost: [...t.lostClusters.keys()] } : {}),
   });
   let finished = false;
   const live = t.liveBatches;
@@ -100,10 +101,14 @@ async function keepBatchesInControl(
   }
 }
 
-/** An operator skipping the pod the release paused on lets the release go on, as it did before batches. */
+/**
+ * An operator skipping the pod the release paused on lets the release go on, as it did before batches; so does
+ * a disaster-mode release losing that pod's cluster (the pod is the ledger's now).
+ */
 async function resumeWhenPausedPodIsSkipped(t: ReleaseTracker, finished: () => boolean): Promise<void> {
+  const gone = (pod: string) => t.skipped.has(pod) || t.lostClusters.has(t.pods.get(pod)?.cluster ?? '');
   for (;;) {
-    await condition(() => finished() || (t.paused?.pod !== undefined && t.skipped.has(t.paused.pod)));
+    await condition(() => finished() || (t.paused?.pod !== undefined && gone(t.paused.pod)));
     if (finished()) return;
     t.resume();
   }

@@ -10,6 +10,7 @@ import type {
   PodSummary,
   ReleaseState,
   ReleaseStatus,
+  SkippedCell,
   StatusView,
 } from './release-status.js';
 
@@ -26,7 +27,7 @@ export interface LiveBatch {
 /** A final result lists every pod up to this many; past it, the summary (per-group detail by the status query). */
 export const RESULT_DETAIL_LIMIT = 1000;
 
-const FINISHED_STATES: readonly ReleaseState[] = ['succeeded', 'aborted', 'rolled-back', 'failed'];
+const FINISHED_STATES: readonly ReleaseState[] = ['succeeded', 'succeeded-with-skips', 'aborted', 'rolled-back', 'failed'];
 
 /**
  * The release's state and its invariants; the workflow function wires signals to it and the status query
@@ -49,6 +50,10 @@ export class ReleaseTracker {
   readonly gates: GateStatus[] = [];
   readonly audit: AuditEntry[] = [];
   readonly liveBatches = new Map<string, LiveBatch>();
+  /** Disaster mode: cells skipped because their cluster could not be reached, and those clusters with why. */
+  readonly ledger: SkippedCell[] = [];
+  readonly lostClusters = new Map<string, string>();
+  mode: 'normal' | 'disaster' = 'normal';
   plan: ReleasePlan | undefined;
   readonly startedAt = new Date().toISOString();
   finishedAt: string | undefined;
@@ -86,6 +91,49 @@ export class ReleaseTracker {
           state: 'pending',
         });
     for (const group of plan.groups.slice(0, -1)) this.gates.push({ group: group.index, type: plan.strategy.gate.type, state: 'pending' });
+  }
+
+  inLedger(cell: string): boolean {
+    return this.ledger.some((e) => e.cell === cell);
+  }
+
+  /**
+   * Disaster mode: `cluster` cannot be reached. Every cell of it that still owes pods to this release goes into
+   * the ledger; their pods not yet handed to a batch are skipped now (those in a running batch are skipped or
+   * left `unknown` by the batch, which is told through its control). Nothing in the cluster is touched.
+   */
+  loseCluster(cluster: string, reason: string): void {
+    if (this.lostClusters.has(cluster) || !this.plan) return;
+    this.lostClusters.set(cluster, reason);
+    this.record('barista', 'cluster-lost', `${cluster}: ${reason}`);
+    const inBatch = new Set([...this.liveBatches.values()].flatMap((b) => b.pods));
+    for (const { cell } of this.plan.cells.filter((c) => c.cluster === cluster)) {
+      const pods = [...this.pods.values()].filter((p) => p.cell === cell);
+      if (this.inLedger(cell) || pods.every((p) => p.state === 'done' || p.state === 'skipped')) continue;
+      this.ledger.push({
+        cell,
+        cluster,
+        reason,
+        at: new Date().toISOString(),
+        group: this.currentGroup ?? 0,
+        ...(this.from !== undefined ? { revision: this.from } : {}),
+        moved: [],
+        midStep: [],
+      });
+      this.record('barista', 'cell-skipped', `${cell} (cluster ${cluster}): ${reason}`);
+      for (const p of pods)
+        if (!inBatch.has(p.name) && (p.state === 'pending' || p.state === 'failed'))
+          Object.assign(p, p.state === 'failed' ? { state: 'unknown' } : { state: 'skipped', error: `cluster ${cluster} unreachable` });
+    }
+  }
+
+  /** The ledger's pods as the batches left them: moved to the target, or caught mid-step. */
+  settleLedger(): void {
+    for (const entry of this.ledger) {
+      const pods = [...this.pods.values()].filter((p) => p.cell === entry.cell);
+      entry.moved = pods.filter((p) => p.state === 'done' && p.revision === this.to).map((p) => p.name);
+      entry.midStep = pods.filter((p) => p.state === 'unknown').map((p) => p.name);
+    }
   }
 
   pod(name: string): PodStatus {
@@ -150,6 +198,7 @@ export class ReleaseTracker {
       pods: detail === 'full' ? all : all.filter((p) => p.group === group),
       gates: this.gates,
       audit: this.audit,
+      ...(this.mode === 'disaster' ? { mode: this.mode, ledger: this.ledger, ...(this.plan ? { strategy: this.plan.strategy } : {}) } : {}),
       // exactly the pods this release moved that run its target revision now (not those drained and handed back)
       changedPods: detail === 'full' ? all.filter((p) => this.isChanged(p)).map((p) => p.name) : [],
       summary: this.summary(all),
@@ -179,7 +228,7 @@ export class ReleaseTracker {
   }
 
   summary(all: PodStatus[]): PodSummary {
-    const byState: PodSummary['byState'] = { pending: 0, 'in-progress': 0, done: 0, skipped: 0, failed: 0 };
+    const byState: PodSummary['byState'] = { pending: 0, 'in-progress': 0, done: 0, skipped: 0, failed: 0, unknown: 0 };
     for (const p of all) byState[p.state]++;
     return { total: all.length, byState, changed: all.filter((p) => this.isChanged(p)).length };
   }

@@ -1,3 +1,5 @@
+import type { Strategy } from '../domain/strategy.js';
+
 /** The full, queryable status of one App release. Plain data: it crosses the query boundary as JSON. */
 export const RELEASE_STATES = [
   'planning',
@@ -7,6 +9,8 @@ export const RELEASE_STATES = [
   'paused',
   'rolling-back',
   'succeeded',
+  /** Disaster mode: every pod it could reach released; the cells of unreachable clusters are in its ledger. */
+  'succeeded-with-skips',
   'aborted',
   'rolled-back',
   'failed',
@@ -15,7 +19,8 @@ export type ReleaseState = (typeof RELEASE_STATES)[number];
 /** States only Temporal can give a run (api/release-states.ts): shown by the API, never written by the workflow. */
 export type ClosedByTemporalState = 'terminated' | 'timed-out' | 'cancelled';
 
-export type PodState = 'pending' | 'in-progress' | 'done' | 'skipped' | 'failed';
+/** `unknown`: caught mid-step in a cluster a disaster-mode release lost; what it is now, only the cluster knows. */
+export type PodState = 'pending' | 'in-progress' | 'done' | 'skipped' | 'failed' | 'unknown';
 
 export interface PodStatus {
   name: string;
@@ -71,6 +76,23 @@ export interface StatusView {
   group?: number | 'current';
 }
 
+/** A cell a disaster-mode release skipped because its cluster could not be reached: one entry of its ledger. */
+export interface SkippedCell {
+  cell: string;
+  cluster: string;
+  /** Why: the cluster's answer, or its silence ("cluster kc2 not answering within 3s"). */
+  reason: string;
+  at: string;
+  /** The group the release was at when it skipped the cell. */
+  group: number;
+  /** The revision the cell's pods that this release did not move are at (the release's `from`; none: first release). */
+  revision?: number;
+  /** Pods of the cell this release had already moved to its target before the cluster was lost. */
+  moved: string[];
+  /** Pods caught mid-step (drained, upgrading): state unknown until a catch-up finishes or puts them back. */
+  midStep: string[];
+}
+
 export interface PauseReason {
   reason: string;
   pod?: string;
@@ -101,6 +123,12 @@ export interface ReleaseStatus {
   batches?: BatchRef[];
   gates: GateStatus[];
   audit: AuditEntry[];
+  /** `disaster`: unreachable clusters' cells are skipped into `ledger` instead of pausing the release. */
+  mode?: 'normal' | 'disaster';
+  /** Cells skipped by a disaster-mode release (empty or absent otherwise). */
+  ledger?: SkippedCell[];
+  /** Disaster mode: the strategy, which a catch-up of the ledger takes by default. */
+  strategy?: Strategy;
   /** Pods this release changed (for abort and rollback reports). */
   changedPods: string[];
   startedAt: string;

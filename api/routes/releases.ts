@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { dnsLabel, ReleaseRequestSchema } from '../../domain/index.js';
+import { CatchUpRequestSchema, dnsLabel, ReleaseRequestSchema } from '../../domain/index.js';
 import { TokenStore, type Permission } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { createErrorHandler } from '../errors.js';
@@ -142,6 +142,35 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           { workflowId: `release/${req.params.tenant}/${req.params.app}`, runId: req.params.runId },
           statusView(req.query),
         );
+      },
+    );
+
+    app.post(
+      '/v1/tenants/:tenant/apps/:app/releases/:runId/catch-up',
+      {
+        schema: {
+          params: AppParams.extend({ runId: z.uuid('must be a release run id, as listed by GET /v1/tenants/{tenant}/releases') }),
+          headers: Headers,
+          body: CatchUpRequestSchema.omit({ requestedBy: true }),
+          tags: ['releases'],
+          summary: "Catch up a disaster-mode release: release exactly the cells its ledger still owes",
+          description:
+            '201: the catch-up release started (mask = the open ledger cells). 400 naming the field: the release is ' +
+            'still running, skipped nothing, its ledger is closed, or the revision is older than its target. ' +
+            '409: another release of the App is in flight.',
+        },
+      },
+      async (req, reply) => {
+        const identity = ctx.identify(req);
+        TokenStore.authorize(identity, 'release:start', req.params.tenant);
+        const key = req.headers['idempotency-key'];
+        const started = await ctx.releases.catchUp(
+          { workflowId: `release/${req.params.tenant}/${req.params.app}`, runId: req.params.runId },
+          { ...req.body, requestedBy: identity.name },
+          key ? { idempotencyKey: key } : {},
+        );
+        const { created, ...ref } = started;
+        return reply.status(created ? 201 : 200).send(ref);
       },
     );
 

@@ -48,7 +48,7 @@ test('a 10,000-pod release (20 cells × 500, 5 groups) keeps the parent under 2,
   expect(final).toMatchObject({ detail: 'summary', pods: [] });
   expect(final.summary).toEqual({
     total: 10_000,
-    byState: { pending: 0, 'in-progress': 0, done: 10_000, skipped: 0, failed: 0 },
+    byState: { pending: 0, 'in-progress': 0, done: 10_000, skipped: 0, failed: 0, unknown: 0 },
     changed: 10_000,
   });
   const group3 = await w.releases.status(ref, { group: 3 });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -35,6 +36,14 @@ export interface WorkflowTestEnv {
   handedBack: string[];
   /** How long the fake ensurePodReleased takes (real time), so a test can act while pods are in flight. */
   podStepMs: { value: number };
+  /** The cluster of each cell (`kc-fake` for cells not listed). */
+  cellClusters: Map<string, string>;
+  /** Clusters the fake probes find unreachable (disaster mode); a pod step there never finishes. */
+  unreachable: Set<string>;
+  /** Clusters whose pod steps hang although probes still pass (a cluster failing before it is seen lost). */
+  hanging: Set<string>;
+  /** Pods whose fake step is running now. */
+  inFlight: Set<string>;
   /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
   registerApp(name: string, o?: { revisions?: number; replicas?: number; cells?: string[] }): Promise<void>;
   stop(): Promise<void>;
@@ -57,11 +66,35 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   const released: { pod: string; revision: number }[] = [];
   const handedBack: string[] = [];
   const podStepMs = { value: 0 };
+  const cellClusters = new Map<string, string>();
+  const unreachable = new Set<string>();
+  const hanging = new Set<string>();
+  const inFlight = new Set<string>();
   const activities: Activities = {
-    resolveCells: async ({ cells }) => Object.fromEntries(cells.map((cell) => [cell, 'kc-fake'])),
+    resolveCells: async ({ cells }) => Object.fromEntries(cells.map((cell) => [cell, cellClusters.get(cell) ?? 'kc-fake'])),
+    resolveReachableCells: async ({ cells }) => {
+      const lost = cells.filter((cell) => unreachable.has(cellClusters.get(cell) ?? 'kc-fake'));
+      const found = Object.fromEntries(cells.filter((c) => !lost.includes(c)).map((cell) => [cell, cellClusters.get(cell) ?? 'kc-fake']));
+      if (!lost.length) return { cells: found };
+      const clusters = [...new Set(lost.map((c) => cellClusters.get(c) ?? 'kc-fake'))];
+      return {
+        cells: found,
+        unlocated: { cells: lost, clusters, reason: clusters.map((c) => `cluster ${c}: connection refused`).join('; ') },
+      };
+    },
     ensureWorkload: async () => ({ created: false, updated: true }),
     ensurePodReleased: async (input: EnsurePodReleasedInput) => {
       if (podStepMs.value) await new Promise((r) => setTimeout(r, podStepMs.value));
+      // a pod in an unreachable cluster hangs until the release gives it up (cancels it)
+      inFlight.add(input.pod);
+      try {
+        while (unreachable.has(input.cluster) || hanging.has(input.cluster)) {
+          Context.current().heartbeat();
+          await Context.current().sleep(50);
+        }
+      } finally {
+        inFlight.delete(input.pod);
+      }
       const failure = failing.get(input.pod);
       if (failure) throw ApplicationFailure.nonRetryable(failure.reason, FailureTypes.podStepTimeout, failure);
       released.push({ pod: input.pod, revision: input.revision.number });
@@ -71,6 +104,20 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     ensurePodHandedBack: async ({ pod }) => {
       handedBack.push(pod);
       return { unmarked: true };
+    },
+    probeClusters: async ({ clusters }) =>
+      clusters.map((cluster) =>
+        unreachable.has(cluster)
+          ? { cluster, reachable: false, reason: `cluster ${cluster} unreachable: probe refused` }
+          : { cluster, reachable: true },
+      ),
+    awaitClusterLost: async ({ clusters }) => {
+      for (;;) {
+        const lost = clusters.find((c) => unreachable.has(c));
+        if (lost) return { cluster: lost, reachable: false, reason: `cluster ${lost} unreachable: probe refused` };
+        Context.current().heartbeat();
+        await Context.current().sleep(50);
+      }
     },
   };
   const worker = await Worker.create({
@@ -90,6 +137,10 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     released,
     handedBack,
     podStepMs,
+    cellClusters,
+    unreachable,
+    hanging,
+    inFlight,
     // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
     async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'] } = {}) {
       const spec = AppSpecSchema.parse(appSpec(name, 'registry.local/app:1', { cells, replicasPerCell: replicas }));

@@ -9,7 +9,7 @@ const pod = (name: string, group: number, state: PodStatus['state'], extra: Part
   state,
   ...extra,
 });
-const zero = { pending: 0, 'in-progress': 0, done: 0, skipped: 0, failed: 0 };
+const zero = { pending: 0, 'in-progress': 0, done: 0, skipped: 0, failed: 0, unknown: 0 };
 
 /** Group 0 finished (2 pods); group 1's 3 pods are in one live batch, known to the release as pending. */
 const status: ReleaseStatus = {

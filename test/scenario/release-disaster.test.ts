@@ -1,0 +1,149 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ReleaseRef } from '../../api/release-client.js';
+import { eventually, uniqueName } from '../support/sandbox.js';
+import { appPods, gateOf, imageOf, restartsOf, startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
+
+/**
+ * Disaster mode on the real sandbox (test/fixtures/topology.yaml: tenant initech on kc6 and kc7; this file alone
+ * stops and freezes kc7). A release skips what it cannot reach into its ledger and ends succeeded-with-skips; the
+ * skipped cluster, once back, is left exactly as it was; a catch-up releases exactly the ledger's cells.
+ */
+const ns = 'initech-prod';
+const LOST = 'kc7';
+let h: ReleaseHarness;
+beforeAll(async () => {
+  h = await startReleaseHarness();
+});
+afterAll(async () => {
+  await h?.sandbox.control.startCluster(LOST).catch(() => undefined);
+  await h?.sandbox.control.thawCluster(LOST).catch(() => undefined);
+  await h?.stop();
+});
+
+const spec = (app: string, image: string) =>
+  appSpec(app, image, { tenant: 'initech', workspace: 'prod', cells: ['rz05a', 'rz06a'], replicasPerCell: 2, traffic: [{ name: 'rpc' }] });
+const identity = (p: V1Pod) => ({
+  name: p.metadata?.name,
+  uid: p.metadata?.uid,
+  image: imageOf(p),
+  restarts: restartsOf(p),
+  gate: gateOf(p),
+});
+const serving = (p: V1Pod) => gateOf(p) === 'True' && (p.metadata?.finalizers ?? []).includes('traffic.barista.dev/rpc');
+
+async function firstRelease(app: string): Promise<void> {
+  const { revision } = await h.releases.upsertApp(spec(app, `registry.local/${app}:1`), 'alice');
+  const ref = await h.releases.startRelease({ app, tenant: 'initech', revision, requestedBy: 'alice', strategy: { groups: 1 } });
+  expect((await h.releases.result(ref)).state).toBe('succeeded');
+  await h.releases.upsertApp(spec(app, `registry.local/${app}:2`), 'alice');
+}
+
+async function kc7Answers(): Promise<void> {
+  await eventually(
+    `${LOST} to answer again`,
+    async () =>
+      await appPods(h.sandbox, LOST, ns, 'none')
+        .then(() => true)
+        .catch(() => undefined),
+    90_000,
+  );
+}
+
+test('a cluster stopped before a disaster-mode release: its cell goes into the ledger, the rest is released; back, it is left as it was; a catch-up releases it', async () => {
+  const app = uniqueName('dz');
+  await firstRelease(app);
+  const before = (await appPods(h.sandbox, LOST, ns, app)).map(identity);
+  expect(before).toHaveLength(2);
+
+  await h.sandbox.control.stopCluster(LOST);
+  let ref: ReleaseRef | undefined;
+  try {
+    ref = await h.releases.startRelease({ app, tenant: 'initech', requestedBy: 'alice', mode: 'disaster', strategy: { groups: 1 } });
+    const final = await h.releases.result(ref);
+    expect(final.state).toBe('succeeded-with-skips');
+    expect(final.ledger).toEqual([
+      expect.objectContaining({
+        cell: 'rz06a',
+        cluster: LOST,
+        revision: 1,
+        moved: [],
+        midStep: [],
+        reason: expect.stringMatching(/cluster kc7/),
+      }),
+    ]);
+    expect(final.pods.filter((p) => p.cell === 'rz06a').map((p) => p.state)).toEqual(['skipped', 'skipped']);
+    const released = await appPods(h.sandbox, 'kc6', ns, app);
+    expect(released.map((p) => [imageOf(p), serving(p)])).toEqual([
+      [`registry.local/${app}:2`, true],
+      [`registry.local/${app}:2`, true],
+    ]);
+  } finally {
+    await h.sandbox.control.startCluster(LOST);
+  }
+  await kc7Answers();
+  // nothing in the recovered cluster changes by itself: same pods, images, restart counts, serving, for 30 s
+  for (let i = 0; i < 10; i++) {
+    expect((await appPods(h.sandbox, LOST, ns, app)).map(identity)).toEqual(before);
+    await new Promise((r) => setTimeout(r, 3_000));
+  }
+  expect((await h.releases.getApp('initech', app))?.owed).toEqual({ rz06a: expect.objectContaining({ revision: 2, release: ref!.runId }) });
+
+  // a catch-up: exactly the ledger's cells, to the same revision
+  const catchUp = await h.releases.catchUp(ref!, { requestedBy: 'oncall' });
+  const caught = await h.releases.result(catchUp);
+  expect(caught.state).toBe('succeeded');
+  expect([...new Set(caught.pods.map((p) => p.cell))]).toEqual(['rz06a']);
+  expect((await appPods(h.sandbox, LOST, ns, app)).map((p) => [imageOf(p), serving(p)])).toEqual([
+    [`registry.local/${app}:2`, true],
+    [`registry.local/${app}:2`, true],
+  ]);
+  // the ledger is closed: the App owes nothing, and a second catch-up is refused naming the ledger
+  const record = await h.releases.getApp('initech', app);
+  expect(record?.owed ?? {}).toEqual({});
+  expect(record?.released).toEqual({ rz05a: 2, rz06a: 2 });
+  await expect(h.releases.catchUp(ref!, { requestedBy: 'oncall' })).rejects.toMatchObject({
+    issues: [expect.objectContaining({ field: 'ledger' })],
+  });
+}, 300_000);
+
+test('a cluster frozen mid-group (SIGSTOP): the release goes on elsewhere; after SIGCONT and a catch-up no pod is left drained or unmounted', async () => {
+  const app = uniqueName('dzf');
+  await firstRelease(app);
+  // kc7's pods take long to start, so the freeze finds one of them mid-step
+  await h.sandbox.control.setStartLatency(LOST, 8_000);
+  let ref: ReleaseRef | undefined;
+  try {
+    ref = await h.releases.startRelease({
+      app,
+      tenant: 'initech',
+      requestedBy: 'alice',
+      mode: 'disaster',
+      strategy: { groups: 1, maxConcurrentPods: 4 },
+    });
+    await eventually(
+      'a pod of kc7 drained',
+      async () => ((await appPods(h.sandbox, LOST, ns, app)).some((p) => gateOf(p) === 'False') ? true : undefined),
+      60_000,
+    );
+    await h.sandbox.control.freezeCluster(LOST);
+    const final = await h.releases.result(ref);
+    expect(final.state).toBe('succeeded-with-skips');
+    const entry = final.ledger?.[0];
+    expect(entry).toMatchObject({ cell: 'rz06a', cluster: LOST });
+    expect(entry!.midStep.length).toBeGreaterThan(0);
+    expect(final.pods.filter((p) => p.cell === 'rz05a').every((p) => p.state === 'done')).toBe(true);
+  } finally {
+    await h.sandbox.control.thawCluster(LOST);
+    await h.sandbox.control.setStartLatency(LOST, 300);
+  }
+  await kc7Answers();
+  const caught = await h.releases.result(await h.releases.catchUp(ref!, { requestedBy: 'oncall' }));
+  expect(caught.state).toBe('succeeded');
+  for (const cluster of ['kc6', LOST]) {
+    const pods = await appPods(h.sandbox, cluster, ns, app);
+    expect(pods.map((p) => [p.metadata?.name, imageOf(p), serving(p)])).toEqual(
+      pods.map((p) => [p.metadata?.name, `registry.local/${app}:2`, true]),
+    );
+  }
+}, 300_000);
