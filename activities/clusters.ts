@@ -18,8 +18,18 @@ export interface ClusterClient {
  * The clusters Barista may change: one kubeconfig, one context per cluster, named after the cluster.
  * The worker builds it from its configuration; tests hand in the sandbox's kubeconfig.
  */
+/**
+ * The Kubernetes user Barista acts as in a tenant's namespaces (impersonated by the worker). RBAC grants it the
+ * `barista-tenant` ClusterRole in the namespaces of that tenant only (activities/tenant-access.ts), so the API
+ * server itself refuses a request for one tenant that touches another's namespace.
+ */
+export function tenantUser(tenant: string): string {
+  return `barista:tenant:${tenant}`;
+}
+
 export class Clusters {
   private readonly clients = new Map<string, ClusterClient>();
+  private readonly tenantClients = new Map<string, ClusterClient>();
 
   constructor(kubeconfigFile: string) {
     for (const [name, kc] of kubeConfigsByContext(kubeconfigFile)) {
@@ -35,6 +45,26 @@ export class Clusters {
 
   names(): string[] {
     return [...this.clients.keys()];
+  }
+
+  /**
+   * Cluster `name` as tenant `tenant` sees it: reads and writes are made as tenantUser(tenant). Only the shared
+   * pod cache and watches of pods read with the worker's own identity.
+   */
+  forTenant(name: string, tenant: string): ClusterClient {
+    const key = `${name}\u0000${tenant}`;
+    let client = this.tenantClients.get(key);
+    if (!client) {
+      const base = this.get(name);
+      const impersonate = tenantUser(tenant);
+      client = {
+        ...base,
+        core: makeApiClient(base.kc, CoreV1Api, { impersonate }),
+        apps: makeApiClient(base.kc, AppsV1Api, { impersonate }),
+      };
+      this.tenantClients.set(key, client);
+    }
+    return client;
   }
 
   get(name: string): ClusterClient {

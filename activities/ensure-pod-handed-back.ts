@@ -10,9 +10,10 @@ import type { WorkloadRef } from './types.js';
  */
 export function createEnsurePodHandedBack(clusters: Clusters) {
   return async function ensurePodHandedBack(
-    input: Pick<WorkloadRef, 'cluster' | 'namespace'> & { pod: string },
+    input: Pick<WorkloadRef, 'cluster' | 'namespace'> & { pod: string; tenant?: string },
   ): Promise<{ unmarked: boolean }> {
-    const client = clusters.get(input.cluster);
+    // as the tenant's user; releases started before tenant identities name no tenant
+    const client = input.tenant ? clusters.forTenant(input.cluster, input.tenant) : clusters.get(input.cluster);
     // a pod already gone needs nothing (a retry after a 404 lands here)
     const pod = await readPod(client, input.namespace, input.pod);
     if (!pod || !isDrainMarked(pod)) return { unmarked: false };

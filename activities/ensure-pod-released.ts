@@ -28,7 +28,8 @@ const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSid
  */
 export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts: { skipDrainForTests?: boolean } = {}) {
   const releasePod = async (input: EnsurePodReleasedInput, attempt: PodAttempt): Promise<EnsurePodReleasedResult> => {
-    const client = clusters.get(input.cluster);
+    // as the tenant's user: the API server refuses a pod outside the tenant's namespaces (activities/tenant-access.ts)
+    const client = clusters.forTenant(input.cluster, input.tenant);
     const deadline = attempt.deadline;
     const log = logger.child({
       release: attempt.releaseId,

@@ -1,3 +1,4 @@
+import { ensureTenantAccess } from './tenant-access.js';
 import { PatchStrategy, setHeaderOptions, type AppsV1Api, type CoreV1Api, type V1StatefulSet } from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -21,20 +22,12 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
  */
 export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
   return async function ensureWorkload(input: EnsureWorkloadInput): Promise<EnsureWorkloadResult> {
-    const { core, apps } = clusters.get(input.cluster);
+    // the tenant's namespace and its RBAC, with the worker's identity; everything else as the tenant's user
+    await ensureTenantAccess(clusters, input);
+    const { core, apps } = clusters.forTenant(input.cluster, input.tenant);
     const full = replicasIn(input.revision, input.cell);
     const name = workloadName(input.app, input.cell);
     const log = logger.child({ app: input.app, cell: input.cell, cluster: input.cluster, revision: input.revision.number });
-
-    await core.readNamespace({ name: input.namespace }).catch(async (err: unknown) => {
-      if (!isStatus(err, 404)) rethrowKubeError(err, `reading namespace ${input.namespace}`);
-      await core
-        .createNamespace({
-          body: { metadata: { name: input.namespace, labels: { [LABELS.tenant]: input.tenant, [LABELS.workspace]: input.workspace } } },
-          fieldManager: FIELD_MANAGER,
-        })
-        .catch((e: unknown) => (isStatus(e, 409) ? undefined : rethrowKubeError(e, `creating namespace ${input.namespace}`)));
-    });
 
     await ensureService(core, input, name);
 
@@ -63,7 +56,7 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
     const templateChanged = !sameTemplate(current, desired);
     // a workload made before revision-safe pods (OnDelete) is adopted before its template changes
     if (templateChanged && current.spec?.updateStrategy?.rollingUpdate?.partition === undefined) {
-      await adoptLegacyWorkload(clusters.get(input.cluster), input, current, log);
+      await adoptLegacyWorkload(clusters.forTenant(input.cluster, input.tenant), input, current, log);
       current = await apps
         .readNamespacedStatefulSet({ name, namespace: input.namespace })
         .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${input.namespace}/${name}`));

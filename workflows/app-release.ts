@@ -208,7 +208,7 @@ async function handBackDrainedPods(t: ReleaseTracker, plan: ReleasePlan): Promis
   await Promise.all(
     left.map(async (pod) => {
       try {
-        await ensurePodHandedBack({ cluster: pod.cluster, namespace: plan.app.namespace, pod: pod.name });
+        await ensurePodHandedBack({ cluster: pod.cluster, namespace: plan.app.namespace, pod: pod.name, tenant: plan.app.tenant });
         t.record('barista', 'handed-back', pod.name);
       } catch (err) {
         t.record('barista', 'hand-back-failed', `${pod.name}: ${err instanceof Error ? err.message : String(err)}`);

@@ -73,7 +73,13 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
       if (skipped(pod) && !input.rollingBack) {
         pod.state = 'skipped';
         // a skipped pod that this release drained is handed back to the gate keeper
-        if (pod.changed) await mutate.ensurePodHandedBack({ cluster: pod.cluster, namespace: input.app.namespace, pod: pod.name });
+        if (pod.changed)
+          await mutate.ensurePodHandedBack({
+            cluster: pod.cluster,
+            namespace: input.app.namespace,
+            pod: pod.name,
+            tenant: input.app.tenant,
+          });
         return;
       }
       Object.assign(pod, { state: 'in-progress', startedAt: new Date().toISOString() });

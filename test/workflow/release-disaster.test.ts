@@ -87,3 +87,50 @@ test('a normal release does not probe: an unreachable cluster is not skipped', a
   w.unreachable.clear(); // the cluster answers again: the release simply goes on
   expect((await w.releases.result(ref)).state).toBe('succeeded');
 });
+
+describe('a catch-up is refused, naming the field, and starts nothing', () => {
+  const refusedField = async (run: () => Promise<unknown>) => {
+    const err = (await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { issues?: { field: string; message: string }[] } | undefined;
+    return err?.issues?.[0];
+  };
+
+  test('of a release still running, of one that skipped nothing, with an older revision, or with unknown fields', async () => {
+    w.hanging.add('kc1');
+    const running = await disasterRelease({ groups: 1 });
+    await until(w.releases, running.ref, 'pods in flight', () => w.inFlight.size > 0);
+    expect(await refusedField(() => w.releases.catchUp(running.ref, { requestedBy: 'oncall' }))).toMatchObject({
+      field: 'release',
+      message: expect.stringMatching(/is running: a catch-up starts once it has ended/),
+    });
+    w.hanging.clear();
+    expect((await w.releases.result(running.ref)).state).toBe('succeeded');
+    expect(await refusedField(() => w.releases.catchUp(running.ref, { requestedBy: 'oncall' }))).toMatchObject({
+      field: 'ledger',
+      message: expect.stringMatching(/skipped no cell/),
+    });
+
+    w.unreachable.add('kc2');
+    const skipped = await disasterRelease({ groups: 1 });
+    expect((await w.releases.result(skipped.ref)).state).toBe('succeeded-with-skips');
+    w.unreachable.clear();
+    expect(await refusedField(() => w.releases.catchUp(skipped.ref, { requestedBy: 'oncall', revision: 1 }))).toMatchObject({
+      field: 'revision',
+      message: expect.stringMatching(/revision 2 or newer/),
+    });
+    expect(await refusedField(() => w.releases.catchUp(skipped.ref, { requestedBy: 'oncall', cells: ['dz00a'] }))).toMatchObject({
+      field: '(root)',
+    });
+    expect(await refusedField(() => w.releases.catchUp(skipped.ref, {}))).toMatchObject({ field: 'requestedBy' });
+    // nothing was started by the refusals: the last release of the App is still the skipped one
+    const latest = await w.env.client.workflow.getHandle(skipped.ref.workflowId).describe();
+    expect(latest.runId).toBe(skipped.ref.runId);
+    // a proper catch-up releases exactly the ledger's cell
+    const caught = await w.releases.result(await w.releases.catchUp(skipped.ref, { requestedBy: 'oncall' }));
+    expect(caught.state).toBe('succeeded');
+    expect([...new Set(caught.pods.map((p) => p.cell))]).toEqual(['dz01a']);
+    expect((await entity(skipped.app))?.owed).toEqual({});
+  });
+});

@@ -22,6 +22,8 @@ test.each([
   [{ app: 'pay', tenant: 'acme', requestedBy: 'a', strategy: { gate: { type: 'sometimes' } } }, 'strategy.gate.type'],
   [{ app: 'pay', tenant: 'acme', requestedBy: 'a', strategy: { podTimeoutSeconds: -5 } }, 'strategy.podTimeoutSeconds'],
   [{ app: 'pay', tenant: 'acme', requestedBy: 'a', surprise: true }, '(root)'],
+  [{ app: 'pay', tenant: 'acme', requestedBy: 'a', mode: 'panic' }, 'mode'],
+  [{ app: 'pay', tenant: 'acme', requestedBy: 'a', mode: 1 }, 'mode'],
 ])('a malformed release request is refused naming the field: %j', (input, field) => {
   expect(fieldOf(input)).toBe(field);
 });
@@ -60,4 +62,12 @@ test('an App needs a placement and unique container names', () => {
   expect(
     AppSpecSchema.safeParse({ ...base, template: { containers: [base.template.containers[0], base.template.containers[0]] } }).success,
   ).toBe(false);
+});
+
+test('mode: normal by default; disaster when asked; anything else names the allowed values', () => {
+  expect(parseReleaseRequest({ app: 'pay', tenant: 'acme', requestedBy: 'a' }).mode).toBe('normal');
+  expect(parseReleaseRequest({ app: 'pay', tenant: 'acme', requestedBy: 'a', mode: 'disaster' }).mode).toBe('disaster');
+  expect(() => parseReleaseRequest({ app: 'pay', tenant: 'acme', requestedBy: 'a', mode: 'panic' })).toThrow(
+    /mode: mode must be "normal" or "disaster"/,
+  );
 });
