@@ -10,6 +10,7 @@ import { canUpgradeInPlace, containersReadyAt, gateStatus, hasLegacyDrainMark, i
 import { ensureTrafficGate, removeLegacyDrainMark } from './traffic-gate.js';
 import { explainFailure, PodAttempt } from './pod-attempt.js';
 import { awaitPod, type PodVerdict } from './pod-watch.js';
+import { UnavailabilityBudgets } from './unavailability-budget.js';
 import type { EnsurePodReleasedInput, EnsurePodReleasedResult } from './types.js';
 import { CONTROLLER_REVISION_LABEL, desiredContainers } from './workload-manifest.js';
 import { awaitPartitionReaches, ensurePartition, ensurePodRevisionLabel, readUpdateRevision } from './workload-partition.js';
@@ -27,7 +28,29 @@ const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSid
  * its budget, so a superseded attempt never wakes up later and writes.
  */
 export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts: { skipDrainForTests?: boolean } = {}) {
+  const budgets = new UnavailabilityBudgets(clusters);
   const releasePod = async (input: EnsurePodReleasedInput, attempt: PodAttempt): Promise<EnsurePodReleasedResult> => {
+    // the App's unavailability budget: a place is taken before the pod goes out of service, given back at the end
+    let giveBack: (() => void) | undefined;
+    try {
+      return await moveToRevision(input, attempt, async () => {
+        if (!input.budget || giveBack) return;
+        const budget = input.budget;
+        giveBack = await budgets.acquire(input, budget, {
+          deadline: attempt.deadline,
+          signal: attempt.signal,
+          onProgress: (waitingFor) => attempt.waiting(waitingFor),
+        });
+      });
+    } finally {
+      giveBack?.();
+    }
+  };
+  const moveToRevision = async (
+    input: EnsurePodReleasedInput,
+    attempt: PodAttempt,
+    takeDownAllowed: () => Promise<void>,
+  ): Promise<EnsurePodReleasedResult> => {
     // as the tenant's user: the API server refuses a pod outside the tenant's namespaces (activities/tenant-access.ts)
     const client = clusters.forTenant(input.cluster, input.tenant);
     const deadline = attempt.deadline;
@@ -72,6 +95,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     while (!isAtRevision(pod!, input.revision, input.cell)) {
       changed = true;
       inPlace = input.mode === 'in-place' && canUpgradeInPlace(pod!, input.revision, input.cell);
+      await step('budget', takeDownAllowed);
       pod = await step('drain', () => ensureTrafficGate(client, pod!, 'False'));
       const uid = pod!.metadata?.uid;
       const drainedOrGone = trafficReleased(components, Date.now());

@@ -32,6 +32,8 @@ export interface EnsurePodReleasedInput extends WorkloadRef {
   revision: Revision;
   mode: 'in-place' | 'recreate';
   podTimeoutSeconds: number;
+  /** The App's unavailability budget: before taking the pod down, wait until it has room. */
+  budget?: { maxUnavailable: number; clusters: { name: string; pods: number }[] };
 }
 
 export interface EnsurePodReleasedResult {

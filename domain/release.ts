@@ -64,6 +64,36 @@ export interface ReleasePlan {
   cells: CellPlan[];
   groups: PlannedGroup[];
   strategy: Strategy;
+  /** The App's unavailability budget (strategy.maxUnavailable) over every cluster of its placement. */
+  budget?: { maxUnavailable: number; clusters: { name: string; pods: number }[] };
+}
+
+/**
+ * strategy.maxUnavailable as a pod count over all the App's pods (every cell of its placement): a share rounds
+ * down but is at least 1; a count above the App's pods is refused (it would be no budget at all).
+ */
+export function unavailabilityBudget(
+  maxUnavailable: Strategy['maxUnavailable'],
+  app: AppSpec,
+  to: Revision,
+  clusterOf: (cell: string) => string | undefined,
+): ReleasePlan['budget'] {
+  if (maxUnavailable === undefined) return undefined;
+  const perCluster = new Map<string, number>();
+  let total = 0;
+  for (const cell of app.placement.cells) {
+    const n = replicasIn(to, cell);
+    total += n;
+    const cluster = clusterOf(cell) ?? '';
+    perCluster.set(cluster, (perCluster.get(cluster) ?? 0) + n);
+  }
+  const count = typeof maxUnavailable === 'number' ? maxUnavailable : Math.max(1, Math.floor((total * parseFloat(maxUnavailable)) / 100));
+  if (count > total)
+    throw new PlanError(
+      'strategy.maxUnavailable',
+      `${count} pods is more than all ${total} pods of ${app.name} (${app.placement.cells.length} cells): give at most ${total}, or a percentage`,
+    );
+  return { maxUnavailable: count, clusters: [...perCluster].filter(([name]) => name).map(([name, pods]) => ({ name, pods })) };
 }
 
 /**
@@ -113,6 +143,7 @@ export function planRelease(input: {
       cells.map((c) => cellPods(c.cell, c.workload, c.replicas)),
       request.strategy,
     );
+    const budget = unavailabilityBudget(request.strategy.maxUnavailable, app, input.to, input.clusterOf);
     return {
       app: { name: app.name, tenant: app.tenant, workspace: app.workspace, namespace: input.namespace, traffic: app.traffic },
       from: input.from,
@@ -120,6 +151,7 @@ export function planRelease(input: {
       cells,
       groups,
       strategy: request.strategy,
+      ...(budget ? { budget } : {}),
     };
   } catch (err) {
     if (err instanceof PlanError) throw DomainError.invalid([{ field: err.field, message: err.message }]);

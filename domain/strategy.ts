@@ -15,6 +15,18 @@ export const GroupSizeSchema = z.union([
     .refine((s) => parseFloat(s) > 0, 'must be more than 0%'),
 ]);
 
+/** The App's unavailability budget: a pod count, or a share of all its pods ("25%", rounded down, at least 1). */
+export const MaxUnavailableSchema = z.union(
+  [
+    z.number().int('must be a whole number of pods').positive('must be at least 1 pod: 0 would never let a pod change'),
+    z
+      .string()
+      .regex(/^(100|[1-9]?[0-9](\.[0-9]+)?)%$/, 'must be a percentage between 0% and 100%, e.g. "25%"')
+      .refine((s) => parseFloat(s) > 0, 'must be more than 0%'),
+  ],
+  { error: 'must be a pod count (e.g. 2) or a percentage of the App\'s pods (e.g. "25%")' },
+);
+
 export const GateSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('manual'), timeoutSeconds: positiveSeconds('timeoutSeconds').optional() }),
   z.strictObject({
@@ -41,6 +53,12 @@ export const StrategySchema = z
     podTimeoutSeconds: positiveSeconds('podTimeoutSeconds').default(300),
     /** What a failed gate or pod does: pause for a person, or roll back at once. */
     onFailure: z.enum(['pause', 'rollback']).default('pause'),
+    /**
+     * Pods of the App, in all its cells and clusters, that may be unavailable at once (drained, upgrading,
+     * unready, on a stopped node, in a cluster that does not answer). A pod waits to be taken down while the budget
+     * is spent; pods in flight are capped by it too. Unset: no budget beyond maxConcurrentPods.
+     */
+    maxUnavailable: MaxUnavailableSchema.optional(),
   })
   .refine((s) => !(s.groups !== undefined && s.groupSizes !== undefined), {
     message: 'give either groups or groupSizes, not both',

@@ -25,6 +25,8 @@ export interface ReleaseBatchInput {
   podTimeoutSeconds: number;
   /** Pods of this batch moved at once. */
   lanes: number;
+  /** The App's unavailability budget, handed to each pod step (absent: none). */
+  budget?: ReleasePlan['budget'];
   rollingBack: boolean;
   rollbackOnFailure: boolean;
   /** The pods, as the release knows them (a rollback's carry `changed`). */
@@ -99,6 +101,7 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
             revision: input.revision,
             mode: input.mode,
             podTimeoutSeconds: input.podTimeoutSeconds,
+            ...(input.budget ? { budget: input.budget } : {}),
           }),
         );
         if (result === 'lost') return giveUp(pod);

@@ -17,8 +17,9 @@ export async function releaseInBatches(
   opts: { stop: () => boolean; rollingBack: boolean; group: number | 'rollback' },
 ): Promise<void> {
   const batches = batchesOf(pods);
+  // the unavailability budget caps the pods in flight too: each of them is out of service while it moves
   const slots = laneSlots(
-    plan.strategy.maxConcurrentPods,
+    Math.min(plan.strategy.maxConcurrentPods, plan.budget?.maxUnavailable ?? Infinity),
     batches.map((b) => b.length),
   );
   const queue = batches.map((batch, i) => ({ batch, i }));
@@ -51,6 +52,7 @@ export async function releaseInBatches(
           mode: plan.strategy.mode,
           podTimeoutSeconds: plan.strategy.podTimeoutSeconds,
           lanes,
+          ...(plan.budget ? { budget: plan.budget } : {}),
           rollingBack: opts.rollingBack,
           rollbackOnFailure: plan.strategy.onFailure === 'rollback' && plan.from !== undefined,
           pods: batch.map((p) => t.pod(p.name)),

@@ -5,7 +5,7 @@ import { startWorkflowTestEnv, until, type WorkflowTestEnv } from './workflow-en
 /**
  * Disaster mode on the real AppRelease workflow (time-skipping server, fake activities whose probes and pod
  * steps a test makes fail): unreachable clusters' cells go into the ledger instead of pausing the release, and
- * the release ends `succeeded-with-skips`. The sandbox scenario (test/scenario/release-disaster.test.ts) does
+ * the release ends `succeeded-with-skips`. The sandbox scenario (test/scenario/release-multi-cluster.test.ts) does
  * the same with real clusters stopped and frozen.
  */
 let w: WorkflowTestEnv;

@@ -17,7 +17,10 @@ type Listener = (pod: V1Pod | undefined) => void;
 export class PodCache {
   private informer: ResilientInformer<V1Pod> | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly anyChange = new Set<() => void>();
   private stopped = false;
+  private isSynced = false;
+  private readonly syncWaiters: (() => void)[] = [];
 
   constructor(
     private readonly kc: KubeConfig,
@@ -69,6 +72,25 @@ export class PodCache {
     });
   }
 
+  /** Calls `listener` on every change of any of Barista's pods in the cluster (the unavailability budget's waits). */
+  onAnyChange(listener: () => void): () => void {
+    this.ensureStarted();
+    this.anyChange.add(listener);
+    return () => this.anyChange.delete(listener);
+  }
+
+  /** The shared watch has listed the cluster's pods at least once. */
+  get ready(): boolean {
+    return this.isSynced;
+  }
+
+  /** Resolves once the shared watch has listed the cluster's pods (at once if it has, or if the cache is stopped). */
+  synced(): Promise<void> {
+    this.ensureStarted();
+    if (this.isSynced || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
   /** How many waits listen now (for tests and metrics). */
   get listening(): number {
     let n = 0;
@@ -83,6 +105,7 @@ export class PodCache {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
     await this.informer?.stop();
     this.informer = undefined;
   }
@@ -92,12 +115,20 @@ export class PodCache {
     const dispatch = (pod: V1Pod, deleted: boolean) => {
       const set = this.listeners.get(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
       if (set) for (const listener of [...set]) listener(deleted ? undefined : pod);
+      for (const listener of [...this.anyChange]) listener();
     };
     this.informer = startResilientInformer<V1Pod>(
       this.kc,
       '/api/v1/pods',
       () => this.core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
-      { onChange: (pod) => dispatch(pod, false), onDelete: (pod) => dispatch(pod, true) },
+      {
+        onChange: (pod) => dispatch(pod, false),
+        onDelete: (pod) => dispatch(pod, true),
+        onSynced: () => {
+          this.isSynced = true;
+          for (const resolve of this.syncWaiters.splice(0)) resolve();
+        },
+      },
       { labelSelector: MANAGED_SELECTOR },
     );
   }
