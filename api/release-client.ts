@@ -39,6 +39,8 @@ import { overlayLiveBatches } from './live-batches.js';
 import { effectiveState, isEnded, LISTED_STATES, stateClause, type ListedState } from './release-states.js';
 import type { ReleaseQueueStatus } from '../workflows/queued-release.js';
 import { SA } from '../workflows/search-attributes.js';
+import { probeClustersId } from '../workflows/probe-clusters.js';
+import type { ClusterProbe } from '../activities/probe-clusters.js';
 import { checkPlacement } from './app-placement.js';
 import { IdempotencyKeyReusedError } from './errors.js';
 import { IDEMPOTENCY_KEY_TTL_MS, matchKey, requestHash, type StartMemo } from './idempotency.js';
@@ -407,8 +409,9 @@ export class ReleaseClient {
     ]);
     if (queried.status === 'rejected') throw queried.reason;
     if (describing.status === 'rejected') throw describing.reason;
-    const [status, described] = [await this.withLivePods(queried.value), describing.value];
-    const state = effectiveState(status.state, described.status.name);
+    const [live, described] = [await this.withLivePods(queried.value), describing.value];
+    const state = effectiveState(live.state, described.status.name);
+    const status = live.ledger?.length && isEnded(state) ? await this.withLedgerNotices(live, described.runId) : live;
     if (state === status.state) return status;
     return {
       ...status,
@@ -416,6 +419,39 @@ export class ReleaseClient {
       closedBy: `temporal: ${described.status.name.toLowerCase()}`,
       ...(described.closeTime && !status.finishedAt ? { finishedAt: described.closeTime.toISOString() } : {}),
     };
+  }
+
+  /**
+   * An ended release with a ledger: which of its cells the App still owes (`ledgerOpen`) and, for each cluster
+   * of those, whether it answers now (a probe run by the worker, which has the credentials), as `notices`.
+   */
+  private async withLedgerNotices(status: ReleaseStatus, runId: string): Promise<ReleaseStatus> {
+    const record = await this.getApp(status.tenant, status.app);
+    const open = (status.ledger ?? []).filter((e) => record?.owed?.[e.cell]?.release === runId);
+    if (open.length === 0)
+      return { ...status, ledgerOpen: [], notices: ['the ledger is closed: every skipped cell has been released since'] };
+    const byCluster = new Map<string, string[]>();
+    for (const e of open) byCluster.set(e.cluster, [...(byCluster.get(e.cluster) ?? []), e.cell]);
+    const probed = await this.client.workflow
+      .execute('probeClusters', {
+        taskQueue: this.taskQueue,
+        workflowId: probeClustersId(status.tenant, status.app, randomUUID()),
+        args: [{ clusters: [...byCluster.keys()].filter((c) => !c.includes(' or ')) }],
+        workflowExecutionTimeout: '20s',
+      })
+      .then(
+        (probes: ClusterProbe[]) => new Map(probes.map((p) => [p.cluster, p])),
+        () => new Map<string, ClusterProbe>(),
+      );
+    const catchUp = `barista release catch-up ${status.tenant}/${status.app} ${runId}`;
+    const notices = [...byCluster].map(([cluster, cells]) => {
+      const owe = `${cells.length} cell${cells.length > 1 ? 's' : ''} (${cells.join(', ')}) owe${cells.length > 1 ? '' : 's'} revision ${status.to}`;
+      const probe = probed.get(cluster);
+      if (probe?.reachable) return `${cluster} is reachable again; ${owe}: ${catchUp}`;
+      if (probe) return `${cluster} is still unreachable (${probe.reason}); ${owe}`;
+      return `${cluster}: reachability unknown (no worker answered); ${owe}`;
+    });
+    return { ...status, ledgerOpen: open.map((e) => e.cell), notices };
   }
 
   /** The status overlaid with what its live batches know now (api/live-batches.ts). */

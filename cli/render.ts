@@ -29,7 +29,8 @@ export function renderRelease(s: ReleaseStatus): string[] {
       );
   }
   if (s.ledger?.length) {
-    lines.push(`  LEDGER (disaster mode): ${s.ledger.length} cell(s) skipped, owed revision ${s.to}`);
+    const open = s.ledgerOpen ? `, ${s.ledgerOpen.length ? `${s.ledgerOpen.length} still owed` : 'closed'}` : '';
+    lines.push(`  LEDGER (disaster mode): ${s.ledger.length} cell(s) skipped, owed revision ${s.to}${open}`);
     for (const e of s.ledger) {
       const pods = [e.moved.length ? `moved ${e.moved.join(', ')}` : '', e.midStep.length ? `mid-step ${e.midStep.join(', ')}` : '']
         .filter(Boolean)
@@ -37,6 +38,7 @@ export function renderRelease(s: ReleaseStatus): string[] {
       lines.push(`    ${e.cell} (${e.cluster}) at revision ${e.revision ?? '-'} since ${e.at}: ${e.reason}${pods ? ` [${pods}]` : ''}`);
     }
   }
+  for (const notice of s.notices ?? []) lines.push(`  NOTE: ${notice}`);
   return lines;
 }
 

@@ -4,3 +4,4 @@ export { appRelease } from './app-release.js';
 export { checkCells } from './check-cells.js';
 export { releaseQueue } from './queued-release.js';
 export { releaseBatch } from './release-batch.js';
+export { probeClusters } from './probe-clusters.js';

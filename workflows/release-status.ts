@@ -129,6 +129,13 @@ export interface ReleaseStatus {
   ledger?: SkippedCell[];
   /** Disaster mode: the strategy, which a catch-up of the ledger takes by default. */
   strategy?: Strategy;
+  /**
+   * Set by the API for an ended release with a ledger: the ledger's cells the App still owes this release's
+   * revision (empty: the ledger is closed, every cell released since), and what an operator should know now
+   * ("kc7 is reachable again; 2 cells (rz06a, rz06b) owe revision 7: …").
+   */
+  ledgerOpen?: string[];
+  notices?: string[];
   /** Pods this release changed (for abort and rollback reports). */
   changedPods: string[];
   startedAt: string;

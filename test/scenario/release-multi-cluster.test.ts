@@ -87,10 +87,17 @@ test('a cluster stopped before a disaster-mode release: its cell goes into the l
       [`registry.local/${app}:2`, true],
       [`registry.local/${app}:2`, true],
     ]);
+    // the API tells whose the ledger is and that the cluster is still away
+    const away = await h.releases.status(ref);
+    expect(away.ledgerOpen).toEqual(['rz06a']);
+    expect(away.notices).toEqual([expect.stringMatching(/^kc7 is still unreachable \(.*\); 1 cell \(rz06a\) owes revision 2$/)]);
   } finally {
     await h.sandbox.control.startCluster(LOST);
   }
   await kc7Answers();
+  expect((await h.releases.status(ref)).notices).toEqual([
+    `kc7 is reachable again; 1 cell (rz06a) owes revision 2: barista release catch-up initech/${app} ${ref.runId}`,
+  ]);
   // nothing in the recovered cluster changes by itself: same pods, images, restart counts, serving, for 30 s
   for (let i = 0; i < 10; i++) {
     expect((await appPods(h.sandbox, LOST, ns, app)).map(identity)).toEqual(before);
@@ -111,6 +118,7 @@ test('a cluster stopped before a disaster-mode release: its cell goes into the l
   const record = await h.releases.getApp('initech', app);
   expect(record?.owed ?? {}).toEqual({});
   expect(record?.released).toEqual({ rz05a: 2, rz06a: 2 });
+  expect(await h.releases.status(ref)).toMatchObject({ ledgerOpen: [], notices: [expect.stringMatching(/the ledger is closed/)] });
   await expect(h.releases.catchUp(ref!, { requestedBy: 'oncall' })).rejects.toMatchObject({
     issues: [expect.objectContaining({ field: 'ledger' })],
   });
