@@ -137,3 +137,36 @@ test('the CLI prints what was recorded, or the 409 reason and exits non-zero', a
   expect(ok.code).toBe(0);
   expect(ok.stdout).toMatch(/^approve accepted as april: approved group 0 \(release /);
 });
+
+test('multi-cluster inputs over HTTP: a bad mode or maxUnavailable is a 400 naming the field; a catch-up needs release:start and an ended release with a ledger', async () => {
+  const { app, ref } = await atGate();
+  const post = async (route: string, body: unknown, token = tokens.releaser) => {
+    const res = await fetch(`${base}/v1/tenants/acme/apps/${app}/${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as { error?: string; issues?: { field: string; message: string }[] } };
+  };
+  for (const [body, field] of [
+    [{ mode: 'panic' }, 'mode'],
+    [{ mode: 7 }, 'mode'],
+    [{ strategy: { maxUnavailable: 0 } }, 'strategy.maxUnavailable'],
+    [{ strategy: { maxUnavailable: '150%' } }, 'strategy.maxUnavailable'],
+    [{ strategy: { maxUnavailable: 3 } }, 'strategy.maxUnavailable'], // the App has 2 pods
+  ] as const) {
+    const res = await post('release', body);
+    expect([res.status, res.json.issues?.[0]?.field ?? res.json.error]).toEqual([400, field]);
+  }
+  // catch-up: an approver may not start one; a running release, then one with no ledger, are refused naming the field
+  expect((await post(`releases/${ref.runId}/catch-up`, {}, tokens.approver)).status).toBe(403);
+  const running = await post(`releases/${ref.runId}/catch-up`, {});
+  expect([running.status, running.json.issues?.[0]?.field]).toEqual([400, 'release']);
+  await h.releases.abort(ref, { by: 'rita' });
+  await waitForStatus(h.releases, ref, 'aborted', (s) => s.state === 'aborted');
+  const nothing = await post(`releases/${ref.runId}/catch-up`, {});
+  expect([nothing.status, nothing.json.issues?.[0]?.field]).toEqual([400, 'ledger']);
+  const unknownField = await post(`releases/${ref.runId}/catch-up`, { cells: ['rz00a'] });
+  expect(unknownField.status).toBe(400);
+  expect((await post('releases/not-a-run-id/catch-up', {})).status).toBe(400);
+});
