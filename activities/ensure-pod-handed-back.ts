@@ -1,3 +1,4 @@
+import { ensureTenantAccessRecently } from './tenant-access.js';
 import type { Clusters } from './clusters.js';
 import { hasLegacyDrainMark, isDrainMarked } from './pod-state.js';
 import { readPod } from './pod-watch.js';
@@ -13,7 +14,9 @@ export function createEnsurePodHandedBack(clusters: Clusters) {
     input: Pick<WorkloadRef, 'cluster' | 'namespace'> & { pod: string; tenant?: string },
   ): Promise<{ unmarked: boolean }> {
     // as the tenant's user; releases started before tenant identities name no tenant
-    const client = input.tenant ? clusters.forTenant(input.cluster, input.tenant) : clusters.get(input.cluster);
+    const tenant = input.tenant;
+    if (tenant) await ensureTenantAccessRecently(clusters, { ...input, tenant, workspace: '' });
+    const client = tenant ? clusters.forTenant(input.cluster, tenant) : clusters.get(input.cluster);
     // a pod already gone needs nothing (a retry after a 404 lands here)
     const pod = await readPod(client, input.namespace, input.pod);
     if (!pod || !isDrainMarked(pod)) return { unmarked: false };

@@ -11,6 +11,7 @@ import { ensureTrafficGate, removeLegacyDrainMark } from './traffic-gate.js';
 import { explainFailure, PodAttempt } from './pod-attempt.js';
 import { awaitPod, type PodVerdict } from './pod-watch.js';
 import { UnavailabilityBudgets } from './unavailability-budget.js';
+import { ensureTenantAccessRecently } from './tenant-access.js';
 import type { EnsurePodReleasedInput, EnsurePodReleasedResult } from './types.js';
 import { CONTROLLER_REVISION_LABEL, desiredContainers } from './workload-manifest.js';
 import { awaitPartitionReaches, ensurePartition, ensurePodRevisionLabel, readUpdateRevision } from './workload-partition.js';
@@ -52,6 +53,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     takeDownAllowed: () => Promise<void>,
   ): Promise<EnsurePodReleasedResult> => {
     // as the tenant's user: the API server refuses a pod outside the tenant's namespaces (activities/tenant-access.ts)
+    await ensureTenantAccessRecently(clusters, input);
     const client = clusters.forTenant(input.cluster, input.tenant);
     const deadline = attempt.deadline;
     const log = logger.child({

@@ -3,14 +3,9 @@ import { withKubeSignal } from '../worker/kube/deadlines.js';
 import { makeApiClient } from '../worker/kube/api-client.js';
 import type { Clusters } from './clusters.js';
 import type { AttemptContext } from './detached.js';
+import { PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS, PROBES_TO_LOSE, type ClusterProbe } from '../domain/reachability.js';
 
-/** How long a cluster has to answer a probe: a disaster-mode release skips a cluster that does not, so keep it short. */
-export const PROBE_TIMEOUT_MS = 3_000;
-/** How often a group in flight probes its clusters, and how many probes in a row must fail to count one as lost. */
-export const PROBE_INTERVAL_MS = 2_000;
-export const PROBES_TO_LOSE = 2;
-
-export type ClusterProbe = { cluster: string; reachable: true } | { cluster: string; reachable: false; reason: string };
+export type { ClusterProbe } from '../domain/reachability.js';
 
 /**
  * Reachability of a disaster-mode release's clusters. A probe is one GET /version within PROBE_TIMEOUT_MS:
@@ -54,8 +49,13 @@ export function createClusterProbes(clusters: Clusters) {
       }
       ctx?.heartbeat({ failing: Object.fromEntries(failures) });
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, PROBE_INTERVAL_MS);
-        cancelled?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        const done = () => {
+          clearTimeout(timer);
+          cancelled?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, PROBE_INTERVAL_MS);
+        cancelled?.addEventListener('abort', done, { once: true });
       });
       if (cancelled?.aborted) throw cancelled.reason ?? new Error('cancelled');
     }

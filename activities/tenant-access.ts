@@ -32,6 +32,7 @@ const roleApplied = new Set<string>();
 export async function ensureTenantAccess(
   clusters: Clusters,
   input: { cluster: string; namespace: string; tenant: string; workspace: string },
+  opts: { create?: boolean } = {},
 ): Promise<void> {
   const { namespace, tenant } = input;
   const admin = clusters.get(input.cluster);
@@ -50,7 +51,7 @@ export async function ensureTenantAccess(
       .catch((err: unknown) => rethrowKubeError(err, `applying ClusterRole ${TENANT_ROLE} in ${admin.name}`));
     roleApplied.add(admin.name);
   }
-  await ensureNamespaceOf(admin, input);
+  if (!(await ensureNamespaceOf(admin, input, opts.create ?? true))) return;
   await rbac
     .patchNamespacedRoleBinding(
       {
@@ -70,6 +71,25 @@ export async function ensureTenantAccess(
     )
     .catch((err: unknown) => rethrowKubeError(err, `applying RoleBinding ${TENANT_ROLE} in ${admin.name}/${namespace}`));
   await awaitAuthorized(clusters.forTenant(input.cluster, tenant), tenant, namespace);
+  ensuredAt.set(`${input.cluster}/${namespace}/${tenant}`, Date.now());
+}
+
+/** When this process last ensured a tenant's access to a namespace (cluster/namespace/tenant). */
+const ensuredAt = new Map<string, number>();
+/** Pod steps re-ensure a tenant's access at most this often (a binding deleted by hand is back within a minute). */
+const RECENTLY_MS = 60_000;
+
+/**
+ * ensureTenantAccess for the pod steps, at most once a minute per namespace and tenant: a release in flight when
+ * tenant identities were introduced gets its binding here (its workloads were ensured before), and a namespace
+ * that does not exist is left alone (the pod step finds no pod).
+ */
+export async function ensureTenantAccessRecently(
+  clusters: Clusters,
+  input: { cluster: string; namespace: string; tenant: string; workspace: string },
+): Promise<void> {
+  if ((ensuredAt.get(`${input.cluster}/${input.namespace}/${input.tenant}`) ?? 0) > Date.now() - RECENTLY_MS) return;
+  await ensureTenantAccess(clusters, input, { create: false });
 }
 
 /** How long a new RoleBinding may take to reach the API server's authorizer (it follows RBAC objects by watch). */
@@ -90,14 +110,27 @@ async function awaitAuthorized(asTenant: ClusterClient, tenant: string, namespac
   }
 }
 
+/**
+ * The namespace is the tenant's (true), or does not exist and `create` is false (false). Barista creates only a
+ * namespace named after the tenant (`<tenant>-…`): another name would let one tenant claim a namespace another
+ * tenant may need; such a namespace is made and labelled by an administrator.
+ */
 async function ensureNamespaceOf(
   admin: ClusterClient,
   { namespace, tenant, workspace }: { namespace: string; tenant: string; workspace: string },
-) {
+  create: boolean,
+): Promise<boolean> {
   const existing = await admin.core.readNamespace({ name: namespace }).catch((err: unknown) => {
     if (isStatus(err, 404)) return undefined;
     return rethrowKubeError(err, `reading namespace ${namespace}`);
   });
+  if (!existing && !create) return false;
+  if (!existing && !namespace.startsWith(`${tenant}-`))
+    throw ApplicationFailure.nonRetryable(
+      `namespace ${namespace} does not exist in ${admin.name}: Barista creates only namespaces named ${tenant}-…; ` +
+        `create it and label it ${LABELS.tenant}=${tenant}`,
+      FailureTypes.forbidden,
+    );
   if (!existing) {
     await admin.core
       .createNamespace({
@@ -106,10 +139,10 @@ async function ensureNamespaceOf(
       })
       .catch((e: unknown) => (isStatus(e, 409) ? undefined : rethrowKubeError(e, `creating namespace ${namespace}`)));
     // read it back: created by someone else meanwhile (409), it may be another tenant's
-    return ensureNamespaceOf(admin, { namespace, tenant, workspace });
+    return ensureNamespaceOf(admin, { namespace, tenant, workspace }, false);
   }
   const owner = existing.metadata?.labels?.[LABELS.tenant];
-  if (owner === tenant) return;
+  if (owner === tenant) return true;
   throw ApplicationFailure.nonRetryable(
     owner
       ? `namespace ${namespace} in ${admin.name} belongs to tenant ${owner}, not ${tenant}`

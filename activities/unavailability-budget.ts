@@ -33,9 +33,10 @@ export interface Unavailable {
 export function unavailablePods(clusters: Clusters, input: { namespace: string; app: string }, budget: BudgetInput): Unavailable[] {
   const out: Unavailable[] = [];
   for (const { name, pods: expected } of budget.clusters) {
-    const cache = clusters.get(name).pods;
+    // a cell a disaster-mode release could not locate is planned in "kc6 or kc7": its pods count, as unreachable
+    const cache = clusters.names().includes(name) ? clusters.get(name).pods : undefined;
     const pods = cache?.list(input.namespace, { [LABELS.app]: input.app }) ?? [];
-    const silent = clusterHealth(name).describe();
+    const silent = cache ? clusterHealth(name).describe() : 'unknown';
     // a cluster not answering, or never listed: every pod the App has there counts (those seen, at least)
     if (silent || !cache?.ready) {
       const why = silent ? `in cluster ${name}, which does not answer` : `in cluster ${name}, not listed yet`;
@@ -85,7 +86,8 @@ export class UnavailabilityBudgets {
     opts: { deadline: number; signal?: AbortSignal; onProgress?: (waitingFor: string) => void },
   ): Promise<() => void> {
     const key = `${input.namespace}/${input.app}`;
-    const caches = budget.clusters.map((c) => this.clusters.get(c.name).pods).filter((p) => p !== undefined);
+    const known = budget.clusters.filter((c) => this.clusters.names().includes(c.name));
+    const caches = known.map((c) => this.clusters.get(c.name).pods).filter((p) => p !== undefined);
     const listed = Promise.all(caches.map((c) => c.synced()));
     await Promise.race([listed, new Promise((r) => setTimeout(r, Math.min(SYNC_WAIT_MS, Math.max(0, opts.deadline - Date.now()))))]);
     for (;;) {

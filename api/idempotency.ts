@@ -26,7 +26,11 @@ export type StartMemo = {
  * different request.
  */
 export function requestHash(request: ReleaseRequest): string {
-  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+  // a field added with a default hashes as before while it has that default: a key keeps matching its request
+  const { mode, ...rest } = request;
+  return createHash('sha256')
+    .update(canonicalJson(mode === 'normal' ? rest : request))
+    .digest('hex');
 }
 
 /** JSON with object keys sorted at every level and undefined members left out. */

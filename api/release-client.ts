@@ -13,6 +13,7 @@ import {
   DomainError,
   namespaceOf,
   parseReleaseRequest,
+  replicasIn,
   planRelease,
   toFieldIssues,
   type AppSpec,
@@ -92,6 +93,8 @@ const MAX_KEYED_RUNS = 200;
 
 /** How long an operator action waits for the release's worker to accept or refuse it. */
 const ACTION_DEADLINE_MS = 30_000;
+/** How long the answer of a cluster probe is reused (the status of a release with an open ledger). */
+const PROBE_CACHE_MS = 10_000;
 
 /** How many Apps of one tenant a listing reads at most. */
 const MAX_LISTED_APPS = 10_000;
@@ -257,7 +260,7 @@ export class ReleaseClient {
       throw DomainError.invalid([
         { field: 'revision', message: `a catch-up brings cells to revision ${skipped.to} or newer; for an older one start a release` },
       ]);
-    const strategy = request.strategy ?? skipped.strategy;
+    const strategy = request.strategy ?? fitted(skipped.strategy, owedPods(record, revision, owed));
     return this.startRelease(
       {
         app: skipped.app,
@@ -411,7 +414,7 @@ export class ReleaseClient {
     if (describing.status === 'rejected') throw describing.reason;
     const [live, described] = [await this.withLivePods(queried.value), describing.value];
     const state = effectiveState(live.state, described.status.name);
-    const status = live.ledger?.length && isEnded(state) ? await this.withLedgerNotices(live, described.runId) : live;
+    const status = live.ledger?.length && isEnded(state) ? await this.withLedgerNotices(live, described.runId, state) : live;
     if (state === status.state) return status;
     return {
       ...status,
@@ -425,24 +428,23 @@ export class ReleaseClient {
    * An ended release with a ledger: which of its cells the App still owes (`ledgerOpen`) and, for each cluster
    * of those, whether it answers now (a probe run by the worker, which has the credentials), as `notices`.
    */
-  private async withLedgerNotices(status: ReleaseStatus, runId: string): Promise<ReleaseStatus> {
+  private async withLedgerNotices(status: ReleaseStatus, runId: string, state: string): Promise<ReleaseStatus> {
     const record = await this.getApp(status.tenant, status.app);
     const open = (status.ledger ?? []).filter((e) => record?.owed?.[e.cell]?.release === runId);
-    if (open.length === 0)
-      return { ...status, ledgerOpen: [], notices: ['the ledger is closed: every skipped cell has been released since'] };
+    if (open.length === 0) {
+      // only a release that ended succeeded-with-skips leaves cells owed; an aborted or failed one leaves none
+      const notice =
+        state === 'succeeded-with-skips'
+          ? 'the ledger is closed: every skipped cell has been released since'
+          : `the release ended ${state}: its skipped cells owe nothing (a new release changes them)`;
+      return { ...status, ledgerOpen: [], notices: [notice] };
+    }
     const byCluster = new Map<string, string[]>();
     for (const e of open) byCluster.set(e.cluster, [...(byCluster.get(e.cluster) ?? []), e.cell]);
-    const probed = await this.client.workflow
-      .execute('probeClusters', {
-        taskQueue: this.taskQueue,
-        workflowId: probeClustersId(status.tenant, status.app, randomUUID()),
-        args: [{ clusters: [...byCluster.keys()].filter((c) => !c.includes(' or ')) }],
-        workflowExecutionTimeout: '20s',
-      })
-      .then(
-        (probes: ClusterProbe[]) => new Map(probes.map((p) => [p.cluster, p])),
-        () => new Map<string, ClusterProbe>(),
-      );
+    const probed = await this.probeClusters(
+      status,
+      [...byCluster.keys()].filter((c) => !c.includes(' or ')),
+    );
     const catchUp = `barista release catch-up ${status.tenant}/${status.app} ${runId}`;
     const notices = [...byCluster].map(([cluster, cells]) => {
       const owe = `${cells.length} cell${cells.length > 1 ? 's' : ''} (${cells.join(', ')}) owe${cells.length > 1 ? '' : 's'} revision ${status.to}`;
@@ -452,6 +454,28 @@ export class ReleaseClient {
       return `${cluster}: reachability unknown (no worker answered); ${owe}`;
     });
     return { ...status, ledgerOpen: open.map((e) => e.cell), notices };
+  }
+
+  /** Probes answered within PROBE_CACHE_MS are reused: reading a status does not start a probe every time. */
+  private readonly probes = new Map<string, { at: number; probe: ClusterProbe }>();
+
+  /** Whether each cluster answers now, asked of a worker (the API has no cluster credentials); none: unknown. */
+  private async probeClusters(status: ReleaseStatus, clusters: string[]): Promise<Map<string, ClusterProbe>> {
+    const fresh = (c: string) => (this.probes.get(c)?.at ?? 0) > Date.now() - PROBE_CACHE_MS;
+    const ask = clusters.filter((c) => !fresh(c));
+    if (ask.length)
+      await this.client.workflow
+        .execute('probeClusters', {
+          taskQueue: this.taskQueue,
+          workflowId: probeClustersId(status.tenant, status.app, randomUUID()),
+          args: [{ clusters: ask }],
+          workflowExecutionTimeout: '20s',
+        })
+        .then(
+          (answers: ClusterProbe[]) => answers.forEach((probe) => this.probes.set(probe.cluster, { at: Date.now(), probe })),
+          () => undefined,
+        );
+    return new Map(clusters.flatMap((c) => (fresh(c) ? [[c, this.probes.get(c)!.probe] as const] : [])));
   }
 
   /** The status overlaid with what its live batches know now (api/live-batches.ts). */
@@ -548,3 +572,21 @@ function previousRevision(record: AppRecord, to: Revision): Revision | undefined
 }
 
 export type { AppSpec };
+
+/** Pods the owed cells will run at `revision` (unknown revision: undefined). */
+function owedPods(record: AppRecord | undefined, revision: number, cells: string[]): number | undefined {
+  const target = record?.revisions.find((r) => r.number === revision);
+  return target ? cells.reduce((n, cell) => n + replicasIn(target, cell), 0) : undefined;
+}
+
+/**
+ * The skipped release's strategy for a catch-up of `pods` pods: groups sized for the whole App would not fit the
+ * few cells a ledger holds, so a catch-up takes at most one group per pod (explicit group sizes become that many
+ * groups). Gates, timeouts and the rest stay as they were.
+ */
+function fitted(strategy: ReleaseStatus['strategy'], pods: number | undefined): ReleaseStatus['strategy'] {
+  if (!strategy || pods === undefined || pods < 1) return strategy;
+  const { groupSizes, groups, ...rest } = strategy;
+  const wanted = groupSizes ? groupSizes.length : (groups ?? 1);
+  return { ...rest, groups: Math.max(1, Math.min(wanted, pods)) };
+}

@@ -10,3 +10,4 @@ export * from './validation.js';
 export * from './failures.js';
 export * from './kube-names.js';
 export * from './batches.js';
+export * from './reachability.js';

@@ -57,6 +57,8 @@ export async function appEntity(state?: AppRecord): Promise<void> {
         revisions: [...(record?.revisions ?? []), revision].slice(-KEEP_REVISIONS),
         latest: number,
         released: record?.released ?? {},
+        // cells a disaster-mode release skipped still owe its revision, whatever is registered since
+        ...(record?.owed ? { owed: record.owed } : {}),
       };
       publish();
       return { revision: number, created: true };

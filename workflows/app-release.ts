@@ -112,7 +112,8 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
     await (disaster ? whileWatchingClusters(t, plan, pods, moveGroup) : moveGroup());
     t.settleLedger();
     if (t.stopRequested || group === plan.groups[plan.groups.length - 1]) break;
-    await runGate(t, plan, disaster ? { ...group, pods: group.pods.filter((p) => !t.inLedger(p.cell)) } : group);
+    // a lost cluster's pods are not verified (a cell whose pods were all done before it was lost is in no ledger)
+    await runGate(t, plan, disaster ? { ...group, pods: group.pods.filter((p) => !t.lostClusters.has(t.pod(p.name).cluster)) } : group);
   }
 
   if (t.rollbackRequested && from) {
@@ -202,8 +203,10 @@ async function ensureWorkloads(
  */
 async function handBackDrainedPods(t: ReleaseTracker, plan: ReleasePlan): Promise<void> {
   t.paused = undefined;
-  // pods in the ledger's cells are left to the catch-up: their cluster did not answer
-  const left = [...t.pods.values()].filter((p) => p.changed && p.state !== 'done' && p.state !== 'skipped' && !t.inLedger(p.cell));
+  // pods of a lost cluster are left to the catch-up: their cluster did not answer
+  const left = [...t.pods.values()].filter(
+    (p) => p.changed && p.state !== 'done' && p.state !== 'skipped' && !t.lostClusters.has(p.cluster),
+  );
   const { ensurePodHandedBack } = budgeted(plan.strategy.podTimeoutSeconds);
   await Promise.all(
     left.map(async (pod) => {
@@ -254,14 +257,14 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision, mo
     .flatMap((g) => g.pods)
     .filter((p) => {
       const s = t.pod(p.name);
-      // the ledger's cells are not reached: their pods are the catch-up's
-      return (s.changed || s.state === 'in-progress' || s.state === 'failed') && !t.inLedger(p.cell);
+      // a lost cluster is not reached: its pods are the catch-up's
+      return (s.changed || s.state === 'in-progress' || s.state === 'failed') && !t.lostClusters.has(s.cluster);
     });
   // v2: highest ordinal first, as the partition lets pods pass (a recreated pod waits for those above it)
   const touched = patched('rollback-highest-first') ? [...lastGroupFirst].sort((a, b) => b.ordinal - a.ordinal) : lastGroupFirst;
   // a failing cluster pauses the rollback too (resume retries); only an abort stops it
   const budget = budgeted(plan.strategy.podTimeoutSeconds);
-  for (const cell of new Set(plan.cells.map((c) => c.cell).filter((c) => !t.inLedger(c))))
+  for (const cell of new Set(plan.cells.filter((c) => !t.lostClusters.has(c.cluster)).map((c) => c.cell)))
     await untilDoneOrPaused(
       t,
       'workload',

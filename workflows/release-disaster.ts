@@ -1,5 +1,6 @@
-import { CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { PROBE_INTERVAL_MS, PROBES_TO_LOSE, type ClusterProbe } from '../domain/reachability.js';
 import type { AppSpec, PodRef, ReleasePlan } from '../domain/index.js';
 import { NON_RETRYABLE } from './activity-proxies.js';
 import type { ReleaseTracker } from './release-state.js';
@@ -53,16 +54,27 @@ export function clustersOf(plan: ReleasePlan, pods: PodRef[]): string[] {
   return [...new Set(plan.cells.filter((c) => cells.has(c.cell)).map((c) => c.cluster))].sort();
 }
 
-/** Before a group: probes its clusters not lost yet, and loses those that do not answer. */
+/**
+ * Before a group: probes its clusters not lost yet, and loses those that fail PROBES_TO_LOSE probes in a row,
+ * PROBE_INTERVAL_MS apart (as while a group runs): one slow answer does not skip a cluster's cells.
+ */
 export async function skipUnreachableClusters(t: ReleaseTracker, plan: ReleasePlan, pods: PodRef[]): Promise<void> {
-  const clusters = clustersOf(plan, pods).filter((c) => !t.lostClusters.has(c));
-  if (clusters.length === 0) return;
-  for (const probe of await probeClusters({ clusters })) if (!probe.reachable) t.loseCluster(probe.cluster, probe.reason);
+  let suspects = clustersOf(plan, pods).filter((c) => !t.lostClusters.has(c));
+  let failed: ClusterProbe[] = [];
+  for (let round = 0; round < PROBES_TO_LOSE && suspects.length > 0; round++) {
+    if (round > 0) await sleep(PROBE_INTERVAL_MS);
+    failed = (await probeClusters({ clusters: suspects })).filter((p) => !p.reachable);
+    suspects = failed.map((p) => p.cluster);
+  }
+  for (const probe of failed) if (!probe.reachable) t.loseCluster(probe.cluster, probe.reason);
 }
 
 /** Runs `step` (a group's workloads and pods) while probing their clusters; a cluster lost meanwhile is skipped. */
 export async function whileWatchingClusters<T>(t: ReleaseTracker, plan: ReleasePlan, pods: PodRef[], step: () => Promise<T>): Promise<T> {
   const scope = new CancellationScope();
+  // a failure of the probes (other than being cancelled) is kept and thrown once the step is over: never left
+  // as an unhandled rejection meanwhile
+  let failure: unknown;
   const watching = scope
     .run(async () => {
       for (;;) {
@@ -73,13 +85,14 @@ export async function whileWatchingClusters<T>(t: ReleaseTracker, plan: ReleaseP
       }
     })
     .catch((err: unknown) => {
-      if (!isCancellation(err)) throw err;
+      if (!isCancellation(err)) failure = err;
     });
   try {
     return await step();
   } finally {
     scope.cancel();
     await watching;
+    if (failure) throw failure; // eslint-disable-line no-unsafe-finally
   }
 }
 

@@ -44,7 +44,7 @@ const refused = async (run: () => Promise<unknown>): Promise<ApplicationFailure>
   return err as ApplicationFailure;
 };
 
-test("another tenant's pods and workloads: the API server refuses the request (403) and nothing changes", async () => {
+test("another tenant's pods and workloads: Barista refuses, and past its checks the API server answers 403; nothing changes", async () => {
   const app = uniqueName('victim');
   const ref = { cluster: CLUSTER, namespace: ns, app, tenant: 'initech', workspace: 'prod', cell: 'rz05b' };
   await activities.ensureWorkload({ ...ref, revision: revision(1) });
@@ -69,10 +69,20 @@ test("another tenant's pods and workloads: the API server refuses the request (4
     }),
   );
   expect(step.type).toBe(FailureTypes.forbidden);
-  expect(step.message).toMatch(/HTTP 403: .*"barista:tenant:acme" cannot get resource "pods".*namespace "initech-prod"/);
+  expect(step.message).toMatch(/namespace initech-prod in kc6 belongs to tenant initech, not acme/);
 
-  // the tenant's client itself, asked to delete initech's workload or patch its pod: 403 from the API server
+  // past that check: the tenant's client itself, as every pod step and workload write uses it, asked to read,
+  // patch or delete initech's pod or workload: 403 from the API server
   const asAcme = clusters.forTenant(CLUSTER, 'acme');
+  const denied = await asAcme.core.readNamespacedPod({ name: pod, namespace: ns }).then(
+    () => undefined,
+    (e: unknown) => e as { code?: number; body?: unknown },
+  );
+  expect(denied?.code).toBe(403);
+  expect(JSON.stringify(denied?.body)).toMatch(/barista:tenant:acme.*cannot get resource.*pods.*initech-prod/);
+  await expect(
+    asAcme.core.patchNamespacedPod({ name: pod, namespace: ns, body: [{ op: 'add', path: '/metadata/labels/x', value: 'y' }] }),
+  ).rejects.toMatchObject({ code: 403 });
   await expect(asAcme.apps.deleteNamespacedStatefulSet({ name: `${app}-rz05b`, namespace: ns })).rejects.toMatchObject({ code: 403 });
   await expect(asAcme.core.deleteNamespacedPod({ name: pod, namespace: ns })).rejects.toMatchObject({ code: 403 });
   // Barista's own check refuses a workload in another tenant's namespace before any request as the tenant

@@ -1,5 +1,5 @@
 import { appEntityId } from '../../workflows/app-entity.js';
-import { appQuery } from '../../workflows/definitions.js';
+import { appQuery, upsertAppUpdate } from '../../workflows/definitions.js';
 import { startWorkflowTestEnv, until, type WorkflowTestEnv } from './workflow-env.js';
 
 /**
@@ -113,9 +113,16 @@ describe('a catch-up is refused, naming the field, and starts nothing', () => {
     });
 
     w.unreachable.add('kc2');
-    const skipped = await disasterRelease({ groups: 1 });
+    // 3 groups over 6 pods; the ledger's cell has 2: its catch-up fits the strategy (2 groups), else it is refused
+    const skipped = await disasterRelease({ groups: 3, gate: { type: 'timed', seconds: 1 } });
     expect((await w.releases.result(skipped.ref)).state).toBe('succeeded-with-skips');
     w.unreachable.clear();
+    // a new revision registered meanwhile does not forget what the skipped cell owes
+    const record = await entity(skipped.app);
+    await w.env.client.workflow
+      .getHandle(appEntityId('acme', skipped.app))
+      .executeUpdate(upsertAppUpdate, { args: [{ spec: { ...record!.spec, replicasPerCell: 3 }, by: 'bob' }] });
+    expect((await entity(skipped.app))?.owed).toEqual({ dz01a: expect.objectContaining({ revision: 2, release: skipped.ref.runId }) });
     expect(await refusedField(() => w.releases.catchUp(skipped.ref, { requestedBy: 'oncall', revision: 1 }))).toMatchObject({
       field: 'revision',
       message: expect.stringMatching(/revision 2 or newer/),
@@ -131,6 +138,16 @@ describe('a catch-up is refused, naming the field, and starts nothing', () => {
     const caught = await w.releases.result(await w.releases.catchUp(skipped.ref, { requestedBy: 'oncall' }));
     expect(caught.state).toBe('succeeded');
     expect([...new Set(caught.pods.map((p) => p.cell))]).toEqual(['dz01a']);
+    expect(caught.groups).toHaveLength(2);
     expect((await entity(skipped.app))?.owed).toEqual({});
   });
+});
+
+test('one failed probe before a group does not skip a cluster: it takes two in a row', async () => {
+  w.flakyProbes.set('kc2', 1);
+  const { ref } = await disasterRelease({ groups: 1 });
+  const final = await w.releases.result(ref);
+  expect(final.state).toBe('succeeded');
+  expect(final.ledger).toEqual([]);
+  expect(w.flakyProbes.get('kc2')).toBe(0);
 });

@@ -44,6 +44,8 @@ export interface WorkflowTestEnv {
   hanging: Set<string>;
   /** Pods whose fake step is running now. */
   inFlight: Set<string>;
+  /** Clusters whose next N probes fail (then answer again). */
+  flakyProbes: Map<string, number>;
   /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
   registerApp(name: string, o?: { revisions?: number; replicas?: number; cells?: string[] }): Promise<void>;
   stop(): Promise<void>;
@@ -70,6 +72,12 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   const unreachable = new Set<string>();
   const hanging = new Set<string>();
   const inFlight = new Set<string>();
+  const flakyProbes = new Map<string, number>();
+  const flaky = (cluster: string) => {
+    const left = flakyProbes.get(cluster) ?? 0;
+    if (left > 0) flakyProbes.set(cluster, left - 1);
+    return left > 0;
+  };
   const activities: Activities = {
     resolveCells: async ({ cells }) => Object.fromEntries(cells.map((cell) => [cell, cellClusters.get(cell) ?? 'kc-fake'])),
     resolveReachableCells: async ({ cells }) => {
@@ -107,7 +115,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     },
     probeClusters: async ({ clusters }) =>
       clusters.map((cluster) =>
-        unreachable.has(cluster)
+        unreachable.has(cluster) || flaky(cluster)
           ? { cluster, reachable: false, reason: `cluster ${cluster} unreachable: probe refused` }
           : { cluster, reachable: true },
       ),
@@ -141,6 +149,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     unreachable,
     hanging,
     inFlight,
+    flakyProbes,
     // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
     async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'] } = {}) {
       const spec = AppSpecSchema.parse(appSpec(name, 'registry.local/app:1', { cells, replicasPerCell: replicas }));
