@@ -23,7 +23,9 @@ export function createClusterProbes(clusters: Clusters) {
       return { cluster, reachable: true };
     } catch (err) {
       const silent = Date.now() - since >= PROBE_TIMEOUT_MS;
-      const why = silent ? `not answering within ${PROBE_TIMEOUT_MS / 1000}s` : err instanceof Error ? err.message : String(err);
+      const message = err instanceof Error ? err.message : String(err);
+      // the client's errors name the cluster already ("cluster kc2: GET /version: …")
+      const why = silent ? `not answering within ${PROBE_TIMEOUT_MS / 1000}s` : message.replace(`cluster ${cluster}: `, '');
       return { cluster, reachable: false, reason: `cluster ${cluster} unreachable: ${why}` };
     }
   };
