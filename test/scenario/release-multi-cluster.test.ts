@@ -236,3 +236,24 @@ test('maxUnavailable 2 over 4 cells with a node stopped: the release waits, nami
   console.log(`most unavailable seen by the watcher during a release with maxUnavailable 2: ${most} (2 of them on the stopped node)`);
   expect(most).toBeLessThanOrEqual(2);
 }, 300_000);
+
+test('a masked release grows only the cells of its mask: the cells outside it keep their pods and revision', async () => {
+  const app = uniqueName('mask');
+  const spec = (image: string, replicasPerCell: number) =>
+    appSpec(app, image, { tenant: 'initech', workspace: 'prod', cells: ['rz05a', 'rz05b'], replicasPerCell });
+  const { revision } = await h.releases.upsertApp(spec(`registry.local/${app}:1`, 1), 'alice');
+  const first = await h.releases.startRelease({ app, tenant: 'initech', revision, requestedBy: 'alice', strategy: { groups: 1 } });
+  expect((await h.releases.result(first)).state).toBe('succeeded');
+  const outside = (await appPods(h.sandbox, 'kc6', ns, app)).filter((p) => p.metadata?.name?.includes('rz05b')).map(identity);
+
+  await h.releases.upsertApp(spec(`registry.local/${app}:2`, 2), 'alice');
+  const masked = await h.releases.startRelease({ app, tenant: 'initech', requestedBy: 'alice', mask: ['rz05a'], strategy: { groups: 1 } });
+  expect((await h.releases.result(masked)).state).toBe('succeeded');
+  const pods = await appPods(h.sandbox, 'kc6', ns, app);
+  expect(pods.filter((p) => p.metadata?.name?.includes('rz05a')).map((p) => imageOf(p))).toEqual([
+    `registry.local/${app}:2`,
+    `registry.local/${app}:2`,
+  ]);
+  expect(pods.filter((p) => p.metadata?.name?.includes('rz05b')).map(identity)).toEqual(outside);
+  expect((await h.releases.getApp('initech', app))?.released).toEqual({ rz05a: 2, rz05b: 1 });
+}, 180_000);
