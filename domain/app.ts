@@ -55,6 +55,11 @@ export const AppSpecFields = z.strictObject({
       .refine((cells) => new Set(cells).size === cells.length, 'cells must not repeat'),
   }),
   overrides: z.record(dnsLabel, CellOverrideSchema).default({}),
+  /**
+   * Overrides for every cell of a cluster (keyed by cluster). Precedence: a cell's own override over its cluster's
+   * over the template, field by field (env and annotations merged key by key).
+   */
+  clusterOverrides: z.record(dnsLabel, CellOverrideSchema).optional(),
   /** Traffic components that route to this App's pods; a release waits for exactly these. */
   traffic: z
     .array(TrafficComponentSchema)
@@ -107,12 +112,14 @@ export function trafficFinalizer(component: string): string {
   return `traffic.barista.dev/${component}`;
 }
 
-/** An immutable, numbered snapshot of an App's template, replicas and per-cell overrides. */
+/** An immutable, numbered snapshot of an App's template, replicas and per-cell (and per-cluster) overrides. */
 export interface Revision {
   number: number;
   template: Template;
   replicasPerCell: number;
   overrides: Record<string, CellOverride>;
+  /** Per cluster; absent in revisions made before cluster overrides (and when there are none). */
+  clusterOverrides?: Record<string, CellOverride>;
   createdAt: string;
   createdBy: string;
 }
@@ -145,5 +152,45 @@ export function sameContent(
   a: Omit<Revision, 'number' | 'createdAt' | 'createdBy'>,
   b: Omit<Revision, 'number' | 'createdAt' | 'createdBy'>,
 ): boolean {
-  return JSON.stringify([a.template, a.replicasPerCell, a.overrides]) === JSON.stringify([b.template, b.replicasPerCell, b.overrides]);
+  // no cluster overrides, however spelled, is one content: revisions made before them compare as before
+  const content = (r: typeof a) => [r.template, r.replicasPerCell, r.overrides, ...(nonEmpty(r.clusterOverrides) ? [r.clusterOverrides] : [])];
+  return JSON.stringify(content(a)) === JSON.stringify(content(b));
+}
+
+function nonEmpty(record: Record<string, unknown> | undefined): record is Record<string, unknown> {
+  return record !== undefined && Object.keys(record).length > 0;
+}
+
+/**
+ * One override: `over` field by field on top of `under` (env and annotations merged key by key, `over` winning).
+ */
+function layered(under: CellOverride | undefined, over: CellOverride | undefined): CellOverride | undefined {
+  if (!under) return over;
+  if (!over) return under;
+  const env = { ...(under.env ?? {}), ...(over.env ?? {}) };
+  const annotations = { ...(under.annotations ?? {}), ...(over.annotations ?? {}) };
+  const replicas = over.replicas ?? under.replicas;
+  return {
+    ...(replicas !== undefined ? { replicas } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(Object.keys(annotations).length ? { annotations } : {}),
+  };
+}
+
+/**
+ * The revision with each cell's override made whole: its cluster's override, then its own on top (cell over
+ * cluster over template). Everything downstream (plans, workloads, pods) reads `overrides[cell]` only. A
+ * revision without cluster overrides comes back as it is.
+ */
+export function withClusterOverrides(revision: Revision, cells: Iterable<string>, clusterOf: (cell: string) => string | undefined): Revision {
+  if (!nonEmpty(revision.clusterOverrides)) return revision;
+  const byCluster = revision.clusterOverrides;
+  const overrides: Record<string, CellOverride> = { ...revision.overrides };
+  for (const cell of cells) {
+    const cluster = clusterOf(cell);
+    const merged = layered(cluster ? byCluster[cluster] : undefined, revision.overrides[cell]);
+    if (merged) overrides[cell] = merged;
+  }
+  // the merged overrides say it all: activities never look at cluster overrides
+  return { ...revision, overrides, clusterOverrides: {} };
 }

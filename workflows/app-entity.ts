@@ -43,7 +43,12 @@ export async function appEntity(state?: AppRecord): Promise<void> {
   setHandler(
     upsertAppUpdate,
     ({ spec, by }) => {
-      const content = { template: spec.template, replicasPerCell: spec.replicasPerCell, overrides: spec.overrides };
+      const content = {
+        template: spec.template,
+        replicasPerCell: spec.replicasPerCell,
+        overrides: spec.overrides,
+        ...(spec.clusterOverrides && Object.keys(spec.clusterOverrides).length ? { clusterOverrides: spec.clusterOverrides } : {}),
+      };
       const latest = record?.revisions.find((r) => r.number === record?.latest);
       if (record && latest && sameContent(latest, content)) {
         record = { ...record, spec };

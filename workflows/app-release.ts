@@ -16,6 +16,7 @@ import {
   type ReleaseRequest,
   type Revision,
   revisionFor,
+  withClusterOverrides,
 } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
 import { lowestOrdinalsFirst, replicasThrough } from '../domain/first-release.js';
@@ -66,11 +67,11 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
 }
 
 async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<ReleaseStatus> {
-  const { request, app, to, from } = input;
+  const { request, app } = input;
   t.record(
     request.requestedBy,
     'requested',
-    `revision ${from?.number ?? '-'} → ${to.number}${request.reason ? `: ${request.reason}` : ''}`,
+    `revision ${input.from?.number ?? '-'} → ${input.to.number}${request.reason ? `: ${request.reason}` : ''}`,
   );
 
   const budget = budgeted(request.strategy.podTimeoutSeconds);
@@ -83,7 +84,12 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
       budget.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells }),
     ));
   if (!cellsToCluster) return stoppedBeforePlanning(t);
-  const planned = planOrFail(input, cellsToCluster);
+  // cell over cluster over template: each cell's override made whole once, for everything below (a revision
+  // without cluster overrides is used as it is)
+  const clusterOf = (cell: string) => cellsToCluster[cell];
+  const to = withClusterOverrides(input.to, app.placement.cells, clusterOf);
+  const from = input.from && withClusterOverrides(input.from, app.placement.cells, clusterOf);
+  const planned = planOrFail({ ...input, to, ...(from ? { from } : {}) }, cellsToCluster);
   // v2: a first release creates each cell's pods group by group, lowest ordinal first, behind the same gates
   const firstRelease = from === undefined && patched('first-release-by-group');
   const replicasOf = new Map(planned.cells.map((c) => [c.cell, c.replicas]));

@@ -151,3 +151,19 @@ test('one failed probe before a group does not skip a cluster: it takes two in a
   expect(final.ledger).toEqual([]);
   expect(w.flakyProbes.get('kc2')).toBe(0);
 });
+
+test('cluster overrides reach the pods of that cluster’s cells, under the cells’ own (cell over cluster over template)', async () => {
+  const app = `overrides-${++n}`;
+  await w.registerApp(app, { revisions: 2, replicas: 2, cells, clusterOverrides: { kc2: { replicas: 3, env: { LEVEL: 'cluster' } } } });
+  const ref = await w.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1 } });
+  const final = await w.releases.result(ref);
+  expect(final.state).toBe('succeeded');
+  // kc2's cell has 3 pods (its cluster's replicas), the others the template's 2
+  expect(final.pods.filter((p) => p.cell === 'dz01a')).toHaveLength(3);
+  expect(final.pods.filter((p) => p.cell === 'dz00a')).toHaveLength(2);
+  const moved = w.released.filter((r) => r.pod.startsWith(`${app}-`));
+  expect(moved.filter((r) => r.pod.includes('dz01a')).map((r) => r.override)).toEqual(
+    Array(3).fill({ replicas: 3, env: { LEVEL: 'cluster' } }),
+  );
+  expect(moved.filter((r) => !r.pod.includes('dz01a')).every((r) => r.override === undefined)).toBe(true);
+});

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { ReleaseClient, type ReleaseRef } from '../../api/release-client.js';
 import type { Activities } from '../../activities/index.js';
 import type { EnsurePodReleasedInput, PodStepFailure } from '../../activities/types.js';
-import { AppSpecSchema } from '../../domain/index.js';
+import { AppSpecSchema, type CellOverride } from '../../domain/index.js';
 import { FailureTypes } from '../../domain/failures.js';
 import { appEntityId } from '../../workflows/app-entity.js';
 import type { AppRecord } from '../../workflows/definitions.js';
@@ -31,8 +31,8 @@ export interface WorkflowTestEnv {
   taskQueue: string;
   /** Fake activities' knobs: a pod listed here fails its step (pod budget exceeded) until removed. */
   failing: Map<string, PodStepFailure>;
-  /** Pods the fake ensurePodReleased was called for, in order, with the revision asked for. */
-  released: { pod: string; revision: number }[];
+  /** Pods the fake ensurePodReleased was called for, in order, with the revision asked for and the cell's override. */
+  released: { pod: string; revision: number; override?: CellOverride }[];
   handedBack: string[];
   /** How long the fake ensurePodReleased takes (real time), so a test can act while pods are in flight. */
   podStepMs: { value: number };
@@ -47,7 +47,10 @@ export interface WorkflowTestEnv {
   /** Clusters whose next N probes fail (then answer again). */
   flakyProbes: Map<string, number>;
   /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
-  registerApp(name: string, o?: { revisions?: number; replicas?: number; cells?: string[] }): Promise<void>;
+  registerApp(
+    name: string,
+    o?: { revisions?: number; replicas?: number; cells?: string[]; clusterOverrides?: Record<string, CellOverride> },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,7 +68,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   });
   const taskQueue = `workflow-test-${Math.random().toString(36).slice(2, 8)}`;
   const failing = new Map<string, PodStepFailure>();
-  const released: { pod: string; revision: number }[] = [];
+  const released: { pod: string; revision: number; override?: CellOverride }[] = [];
   const handedBack: string[] = [];
   const podStepMs = { value: 0 };
   const cellClusters = new Map<string, string>();
@@ -105,7 +108,8 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
       }
       const failure = failing.get(input.pod);
       if (failure) throw ApplicationFailure.nonRetryable(failure.reason, FailureTypes.podStepTimeout, failure);
-      released.push({ pod: input.pod, revision: input.revision.number });
+      const override = input.revision.overrides[input.cell];
+      released.push({ pod: input.pod, revision: input.revision.number, ...(override ? { override } : {}) });
       return { pod: input.pod, changed: true, uid: `uid-${input.pod}`, ip: '10.0.0.1', restartCount: 0 };
     },
     awaitGroupStable: async (input) => ({ stableForSeconds: input.windowSeconds }),
@@ -151,8 +155,11 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     inFlight,
     flakyProbes,
     // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
-    async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'] } = {}) {
-      const spec = AppSpecSchema.parse(appSpec(name, 'registry.local/app:1', { cells, replicasPerCell: replicas }));
+    async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'], clusterOverrides } = {}) {
+      const spec = AppSpecSchema.parse({
+        ...appSpec(name, 'registry.local/app:1', { cells, replicasPerCell: replicas }),
+        ...(clusterOverrides ? { clusterOverrides } : {}),
+      });
       const record: AppRecord = {
         spec,
         revisions: Array.from({ length: revisions }, (_, i) => ({
@@ -160,6 +167,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
           template: { ...spec.template, containers: spec.template.containers.map((c) => ({ ...c, image: `registry.local/app:${i + 1}` })) },
           replicasPerCell: spec.replicasPerCell,
           overrides: spec.overrides,
+          ...(spec.clusterOverrides ? { clusterOverrides: spec.clusterOverrides } : {}),
           createdAt: new Date().toISOString(),
           createdBy: 'alice',
         })),
