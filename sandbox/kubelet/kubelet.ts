@@ -23,9 +23,6 @@ export interface KubeletOptions {
  * pending pods to a node of their cell, and reports pod status as a real kubelet would, through the
  * real API server. Containers do not run; their lifecycle is simulated with a configurable latency.
  */
-/** How often pods not bound to a node are looked at again, whatever events said. */
-const PENDING_SWEEP_MS = 10_000;
-
 export class SimulatedKubelet {
   readonly nodes: SimulatedNode[];
   private readonly core: CoreV1Api;
@@ -62,22 +59,9 @@ export class SimulatedKubelet {
         this.opts.logger.debug({ cluster: this.opts.cluster.name, err: describe(err) }, 'pod watch interrupted; restarting'),
     });
     await this.informer.synced;
-    // a scheduler's retry of pending pods: pods not bound yet are listed again now and then, so one whose event
-    // this process missed or handled out of order (a busy machine) is still bound
-    this.pendingSweep = setInterval(() => void this.sweepPending().catch(() => undefined), PENDING_SWEEP_MS);
-    this.pendingSweep.unref();
-  }
-
-  private pendingSweep: NodeJS.Timeout | undefined;
-
-  /** Lists the pods with no node yet and reconciles each (binding it), as their events would have. */
-  private async sweepPending(): Promise<void> {
-    const pending = await this.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=' });
-    for (const pod of pending.items) if (!pod.metadata?.deletionTimestamp) this.observe(pod);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.pendingSweep);
     this.unsubscribe();
     this.queue.stop();
     await this.informer?.stop();
