@@ -14,7 +14,9 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
-  maxWorkers: 2,
+  // one test file at a time: the sandbox (7 control planes, Temporal, simulated kubelets) already keeps both cores
+  // busy; two files at once made scenario tests time out under load (a replacement pod left unbound for 90 s)
+  maxWorkers: 1,
   testTimeout: 180_000, // integration tests drive real control planes; unit tests finish long before
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
