@@ -56,12 +56,16 @@ export function makeApiClient<T>(kc: KubeConfig, api: new (config: Configuration
   );
 }
 
-/** A request as it is sent: which cluster, what, and the body's content type (`application/apply-patch+yaml`: an apply). */
+/**
+ * A request as it is sent: which cluster, what, and the body's content type (`application/apply-patch+yaml`: an
+ * apply). `status` is filled in on the same object when an answer arrives; it stays unset for a request never answered.
+ */
 export interface KubeRequest {
   cluster: string;
   method: string;
   path: string;
   contentType: string | undefined;
+  status?: number;
 }
 
 const observers = new Set<(request: KubeRequest) => void>();
@@ -97,6 +101,7 @@ function deadlineHttpLibrary(cluster: string): HttpLibrary {
       for (const observe of observers) observe(sent);
       try {
         const res = await exchange(url, request, signal, () => health.answered());
+        sent.status = res.status;
         return new ResponseContext(res.status, res.headers, new SelfDecodingBody(Promise.resolve(res.body)));
       } catch (err) {
         if (caller?.aborted) {
