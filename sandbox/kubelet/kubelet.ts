@@ -98,6 +98,7 @@ export class SimulatedKubelet {
     }
   }
 
+  /** A pod as the watch delivers it. */
   private observe(pod: V1Pod): void {
     const key = keyOf(pod);
     const known = this.latest.get(key);
@@ -105,6 +106,20 @@ export class SimulatedKubelet {
     if (known && known.metadata?.uid === pod.metadata?.uid && rv(known) > rv(pod)) return;
     this.latest.set(key, pod);
     this.queue.add(key);
+  }
+
+  /**
+   * A pod as our own write or read returned it: kept only over an older version of the same pod. Its answer can
+   * arrive after the watch delivered the pod's deletion and its successor of the same name (a StatefulSet's
+   * replacement); put back, the deleted pod would hide the new one, left unbound for ever.
+   */
+  private adopt(pod: V1Pod): boolean {
+    const key = keyOf(pod);
+    const known = this.latest.get(key);
+    if (!known || known.metadata?.uid !== pod.metadata?.uid || rv(known) >= rv(pod)) return false;
+    this.latest.set(key, pod);
+    this.queue.add(key);
+    return true;
   }
 
   private forget(pod: V1Pod): void {
@@ -225,14 +240,14 @@ export class SimulatedKubelet {
         },
         mergePatch,
       );
-      this.observe(updated);
+      this.adopt(updated);
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return;
       if (err instanceof ApiException && err.code === 409) {
-        // someone else wrote the pod meanwhile: decide again at once from its fresh state
+        // someone else wrote the pod meanwhile: decide again at once from its fresh state, or, when the watch has
+        // newer news than the read (the pod replaced), shortly from what the watch brings
         const fresh = await this.core.readNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace! });
-        this.latest.set(keyOf(fresh), fresh);
-        this.queue.add(keyOf(fresh));
+        if (!this.adopt(fresh)) this.queue.add(keyOf(pod), 200);
         return;
       }
       throw err;
