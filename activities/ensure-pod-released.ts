@@ -4,7 +4,7 @@ import { withKubeSignal } from '../worker/kube/deadlines.js';
 import type { ClusterClient, Clusters } from './clusters.js';
 import type { AttemptContext } from './detached.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
-import { trafficFinalizer } from '../domain/index.js';
+import { metadataChanges, trafficFinalizer } from '../domain/index.js';
 import { FIELD_MANAGER, LABELS } from './labels.js';
 import { canUpgradeInPlace, containersReadyAt, gateStatus, hasLegacyDrainMark, isAtRevision } from './pod-state.js';
 import { ensureTrafficGate, removeLegacyDrainMark } from './traffic-gate.js';
@@ -13,10 +13,11 @@ import { awaitPod, type PodVerdict } from './pod-watch.js';
 import { UnavailabilityBudgets } from './unavailability-budget.js';
 import { ensureTenantAccessRecently } from './tenant-access.js';
 import type { EnsurePodReleasedInput, EnsurePodReleasedResult } from './types.js';
-import { CONTROLLER_REVISION_LABEL, desiredContainers } from './workload-manifest.js';
+import { CONTROLLER_REVISION_LABEL, desiredContainers, desiredPodMetadata } from './workload-manifest.js';
 import { awaitPartitionReaches, ensurePartition, ensurePodRevisionLabel, readUpdateRevision } from './workload-partition.js';
 
 const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
  * The per-pod protocol (docs/releases.md): traffic gate False for the release → every declared traffic
@@ -206,7 +207,8 @@ function trafficWait(since: number, pending: (pod: V1Pod | undefined) => Traffic
  */
 async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePodReleasedInput, updateRevision: string): Promise<V1Pod> {
   const { name, namespace } = pod.metadata as { name: string; namespace: string };
-  return await client.core
+  const app = desiredPodMetadata(input.revision, input.cell);
+  const applied = await client.core
     .patchNamespacedPod(
       {
         name,
@@ -217,10 +219,12 @@ async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePo
           apiVersion: 'v1',
           kind: 'Pod',
           // the controller revision label too: the controller then counts the pod as moved and never replaces it
+          // and the App's annotations and labels: a value someone changed is put back
           metadata: {
             name,
             namespace,
-            labels: { [LABELS.revision]: String(input.revision.number), [CONTROLLER_REVISION_LABEL]: updateRevision },
+            labels: { ...app.labels, [LABELS.revision]: String(input.revision.number), [CONTROLLER_REVISION_LABEL]: updateRevision },
+            ...(Object.keys(app.annotations).length ? { annotations: app.annotations } : {}),
           },
           spec: { containers: desiredContainers(input.revision, input.cell).map((c) => ({ name: c.name, image: c.image })) },
         },
@@ -228,6 +232,30 @@ async function upgradeInPlace(client: ClusterClient, pod: V1Pod, input: EnsurePo
       serverSideApply,
     )
     .catch((err: unknown) => rethrowKubeError(err, `applying revision ${input.revision.number} to pod ${namespace}/${name}`));
+  return await removeStaleMetadata(client, applied, app, input);
+}
+
+/**
+ * Removes the annotations and labels the App's policy calls Barista's that the App no longer sets (an apply
+ * removes only keys Barista applied itself; these may have been set by anyone). Status keys are never touched.
+ */
+async function removeStaleMetadata(
+  client: ClusterClient,
+  pod: V1Pod,
+  app: ReturnType<typeof desiredPodMetadata>,
+  input: EnsurePodReleasedInput,
+): Promise<V1Pod> {
+  const policy = input.revision.metadataPolicy;
+  if (!policy?.spec.length) return pod;
+  const stale = (current: Record<string, string> | undefined, desired: Record<string, string>) =>
+    Object.fromEntries(Object.entries(metadataChanges(current, desired, policy)).filter(([, v]) => v === null));
+  const annotations = stale(pod.metadata?.annotations, app.annotations);
+  const labels = stale(pod.metadata?.labels, app.labels);
+  if (!Object.keys(annotations).length && !Object.keys(labels).length) return pod;
+  const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
+  return await client.core
+    .patchNamespacedPod({ name, namespace, fieldManager: FIELD_MANAGER, body: { metadata: { uid, annotations, labels } } }, mergePatch)
+    .catch((err: unknown) => rethrowKubeError(err, `removing stale keys ${[...Object.keys(annotations), ...Object.keys(labels)].join(', ')} from pod ${namespace}/${name}`));
 }
 
 /**

@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { FailureTypes } from '../domain/failures.js';
-import { replicasIn, workloadName } from '../domain/index.js';
+import { metadataChanges, replicasIn, workloadName, type MetadataPolicy } from '../domain/index.js';
 import type { Clusters } from './clusters.js';
 import { adoptLegacyWorkload } from './adopt-legacy-workload.js';
 import { isStatus, rethrowKubeError } from './kube-errors.js';
@@ -53,7 +53,8 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
         `StatefulSet ${input.namespace}/${name} in ${input.cluster} belongs to tenant ${owner ?? '(none)'}, not ${input.tenant}`,
         FailureTypes.forbidden,
       );
-    const templateChanged = !sameTemplate(current, desired);
+    const policy = input.revision.metadataPolicy;
+    const templateChanged = !sameTemplate(current, desired, policy);
     // a workload made before revision-safe pods (OnDelete) is adopted before its template changes
     if (templateChanged && current.spec?.updateStrategy?.rollingUpdate?.partition === undefined) {
       await adoptLegacyWorkload(clusters.forTenant(input.cluster, input.tenant), input, current, log);
@@ -77,7 +78,7 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
             spec: {
               replicas: desired.spec?.replicas,
               // a new template and the partition at the top in one write: no pod moves until Barista moves it
-              ...(templateChanged ? { template: desired.spec?.template } : {}),
+              ...(templateChanged ? { template: templatePatch(current, desired, policy) } : {}),
               ...(templateChanged || unheld ? { updateStrategy: desired.spec?.updateStrategy } : {}),
             },
           },
@@ -140,7 +141,11 @@ async function ensureService(core: CoreV1Api, input: EnsureWorkloadInput, name: 
     .catch((err: unknown) => (isStatus(err, 409) ? undefined : rethrowKubeError(err, `creating Service ${input.namespace}/${name}`)));
 }
 
-function sameTemplate(current: V1StatefulSet, desired: V1StatefulSet): boolean {
+/**
+ * The template differs in what Barista decides: revision, containers, and the annotations and labels the App sets
+ * or its policy calls Barista's (keys others added, status keys among them, are not a difference).
+ */
+function sameTemplate(current: V1StatefulSet, desired: V1StatefulSet, policy: MetadataPolicy | undefined): boolean {
   const pick = (s: V1StatefulSet) => ({
     revision: s.spec?.template.metadata?.labels?.[LABELS.revision],
     containers: s.spec?.template.spec?.containers.map((c) => ({
@@ -148,7 +153,33 @@ function sameTemplate(current: V1StatefulSet, desired: V1StatefulSet): boolean {
       image: c.image,
       env: (c.env ?? []).map((e) => [e.name, e.value]),
     })),
-    annotations: s.spec?.template.metadata?.annotations ?? {},
   });
-  return JSON.stringify(pick(current)) === JSON.stringify(pick(desired));
+  const { annotations, labels } = templateMetadataChanges(current, desired, policy);
+  return JSON.stringify(pick(current)) === JSON.stringify(pick(desired)) && !nonEmpty(annotations) && !nonEmpty(labels);
+}
+
+function templateMetadataChanges(current: V1StatefulSet, desired: V1StatefulSet, policy: MetadataPolicy | undefined) {
+  const now = current.spec?.template.metadata;
+  const want = desired.spec?.template.metadata;
+  return {
+    annotations: metadataChanges(now?.annotations, want?.annotations ?? {}, policy),
+    labels: metadataChanges(now?.labels, want?.labels ?? {}, policy),
+  };
+}
+
+/**
+ * The desired template as a merge patch: the App's annotations and labels set, the ones the policy calls
+ * Barista's that the App no longer sets removed (null), every other key left as it is.
+ */
+function templatePatch(current: V1StatefulSet, desired: V1StatefulSet, policy: MetadataPolicy | undefined) {
+  const template = desired.spec!.template;
+  const { annotations, labels } = templateMetadataChanges(current, desired, policy);
+  return {
+    ...template,
+    metadata: { ...template.metadata, labels: { ...template.metadata?.labels, ...labels }, annotations: { ...template.metadata?.annotations, ...annotations } },
+  };
+}
+
+function nonEmpty(record: Record<string, unknown>): boolean {
+  return Object.keys(record).length > 0;
 }

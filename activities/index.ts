@@ -11,6 +11,7 @@ import { createEnsurePodHandedBack } from './ensure-pod-handed-back.js';
 import { createEnsureWorkload } from './ensure-workload.js';
 import { createClusterProbes } from './probe-clusters.js';
 import { createResolveCells, createResolveReachableCells } from './resolve-cells.js';
+import { createCellsOfClusters } from './resolve-placement.js';
 import { createStartQueuedRelease } from './start-queued-release.js';
 
 export { Clusters } from './clusters.js';
@@ -41,6 +42,7 @@ export function createActivities({
   const activities = {
     resolveCells: createResolveCells(clusters),
     resolveReachableCells: createResolveReachableCells(clusters),
+    cellsOfClusters: createCellsOfClusters(clusters),
     ensureWorkload: createEnsureWorkload(clusters, logger),
     ensurePodReleased: detached.wrap(async (input: Parameters<typeof ensurePodReleased>[0], ctx) => {
       const result = await ensurePodReleased(input, ctx);

@@ -18,6 +18,14 @@ export function desiredContainers(revision: Revision, cell: string) {
   });
 }
 
+/** The annotations and labels of a cell's pods at `revision` that come from the App (Barista's own labels aside). */
+export function desiredPodMetadata(revision: Revision, cell: string): { labels: Record<string, string>; annotations: Record<string, string> } {
+  return {
+    labels: { ...(revision.template.labels ?? {}) },
+    annotations: { ...(revision.template.annotations ?? {}), ...(revision.overrides[cell]?.annotations ?? {}) },
+  };
+}
+
 export function selectorLabels(ref: WorkloadRef): Record<string, string> {
   return { [LABELS.app]: ref.app, [LABELS.cell]: ref.cell };
 }
@@ -30,7 +38,8 @@ export function selectorLabels(ref: WorkloadRef): Record<string, string> {
  */
 export function statefulSetFor(ref: WorkloadRef, revision: Revision, replicas = replicasIn(revision, ref.cell)): V1StatefulSet {
   const labels = { ...selectorLabels(ref), [LABELS.tenant]: ref.tenant, [LABELS.workspace]: ref.workspace, [LABELS.managedBy]: 'barista' };
-  const annotations = { ...(revision.template.annotations ?? {}), ...(revision.overrides[ref.cell]?.annotations ?? {}) };
+  const app = desiredPodMetadata(revision, ref.cell);
+  const annotations = app.annotations;
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -47,7 +56,7 @@ export function statefulSetFor(ref: WorkloadRef, revision: Revision, replicas = 
       selector: { matchLabels: selectorLabels(ref) },
       template: {
         metadata: {
-          labels: { ...labels, [LABELS.revision]: String(revision.number) },
+          labels: { ...app.labels, ...labels, [LABELS.revision]: String(revision.number) },
           ...(Object.keys(annotations).length ? { annotations } : {}),
         },
         spec: {

@@ -14,6 +14,7 @@ import {
   namespaceOf,
   parseReleaseRequest,
   replicasIn,
+  namesClusters,
   planRelease,
   toFieldIssues,
   type AppSpec,
@@ -42,7 +43,7 @@ import type { ReleaseQueueStatus } from '../workflows/queued-release.js';
 import { SA } from '../workflows/search-attributes.js';
 import { probeClustersId } from '../workflows/probe-clusters.js';
 import type { ClusterProbe } from '../activities/probe-clusters.js';
-import { checkPlacement } from './app-placement.js';
+import { checkPlacement, locatePlacement } from './app-placement.js';
 import { IdempotencyKeyReusedError } from './errors.js';
 import { IDEMPOTENCY_KEY_TTL_MS, matchKey, requestHash, type StartMemo } from './idempotency.js';
 import { enqueueRelease, readQueue, type QueuedReleaseRef } from './release-queue.js';
@@ -126,7 +127,7 @@ export class ReleaseClient {
     if (!parsed.success) throw DomainError.invalid(toFieldIssues(parsed.error));
     const spec = parsed.data;
     const registered = await this.getApp(spec.tenant, spec.name);
-    await checkPlacement(this.client, this.taskQueue, spec, registered?.spec.placement.cells);
+    await checkPlacement(this.client, this.taskQueue, spec, registered?.spec.placement);
     return await this.client.workflow.executeUpdateWithStart(upsertAppUpdate, {
       args: [{ spec, by }],
       startWorkflowOperation: new WithStartWorkflowOperation('appEntity', {
@@ -298,8 +299,13 @@ export class ReleaseClient {
       ]);
     const from = previousRevision(record, to);
     const namespace = namespaceOf(record.spec);
-    // plan once here so that bad strategies are refused before anything starts (cells are resolved later)
-    planRelease({ app: record.spec, namespace, from, to, request, clusterOf: () => 'unresolved' });
+    // plan once here so that bad strategies and masks are refused before anything starts (the release resolves
+    // cells again when it runs); a placement or mask naming clusters needs them asked where the cells are now
+    if (namesClusters(record.spec.placement, request.mask)) {
+      const where = await locatePlacement(this.client, this.taskQueue, record.spec);
+      const app = { ...record.spec, placement: { ...record.spec.placement, cells: where.cells } };
+      planRelease({ app, namespace, from, to, request, clusterOf: (cell) => where.clusterOf[cell] });
+    } else planRelease({ app: record.spec, namespace, from, to, request, clusterOf: () => 'unresolved' });
     return { request, app: record.spec, namespace, to, ...(from ? { from } : {}) };
   }
 

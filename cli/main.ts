@@ -67,6 +67,7 @@ release
   .option('--gate-seconds <n>', 'auto: verification window; timed: pause', Number)
   .addOption(new Option('--mode <mode>').choices(['in-place', 'recreate']))
   .option('--mask <cells>', 'comma-separated cells this release may change')
+  .option('--mask-clusters <clusters>', 'comma-separated clusters whose placement cells this release may change')
   .option('--reason <text>')
   .option('--idempotency-key <key>')
   .option('--queue', 'if a release of the App is in flight, queue this one behind it instead of being refused')
@@ -81,6 +82,7 @@ release
         gateSeconds?: number;
         mode?: string;
         mask?: string;
+        maskClusters?: string;
         reason?: string;
         idempotencyKey?: string;
         queue?: boolean;
@@ -102,7 +104,9 @@ release
       };
       const body = {
         ...(o.revision !== undefined ? { revision: o.revision } : {}),
-        ...(o.mask ? { mask: o.mask.split(',') } : {}),
+        ...(o.mask || o.maskClusters
+          ? { mask: { ...(o.mask ? { cells: o.mask.split(',') } : {}), ...(o.maskClusters ? { clusters: o.maskClusters.split(',') } : {}) } }
+          : {}),
         ...(o.reason ? { reason: o.reason } : {}),
         ...(o.queue ? { queue: true } : {}),
         ...(o.disaster ? { mode: 'disaster' } : {}),

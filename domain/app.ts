@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { annotationsSchema, envSchema, namespaceProblem } from './kube-names.js';
+import { annotationsSchema, envSchema, labelsSchema, namespaceProblem } from './kube-names.js';
+import { isReservedKey, matchesAny, MetadataPolicySchema, type MetadataPolicy } from './metadata-policy.js';
 import { dnsLabel, imageRef } from './names.js';
+import { PlacementSchema } from './placement.js';
 
 export const ContainerSchema = z.strictObject({
   name: dnsLabel,
@@ -14,6 +16,8 @@ export const TemplateSchema = z.strictObject({
     .min(1, 'at least one container is needed')
     .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'container names must be unique'),
   annotations: annotationsSchema.optional(),
+  /** Labels of every pod (besides Barista's own); the workload's selector never includes them. */
+  labels: labelsSchema.optional(),
 });
 
 export const CellOverrideSchema = z.strictObject({
@@ -48,18 +52,15 @@ export const AppSpecFields = z.strictObject({
   namespace: dnsLabel.optional(),
   template: TemplateSchema,
   replicasPerCell: z.number().int().min(1, 'must be at least 1').max(1000),
-  placement: z.strictObject({
-    cells: z
-      .array(dnsLabel)
-      .min(1, 'placement must name at least one cell')
-      .refine((cells) => new Set(cells).size === cells.length, 'cells must not repeat'),
-  }),
+  placement: PlacementSchema,
   overrides: z.record(dnsLabel, CellOverrideSchema).default({}),
   /**
    * Overrides for every cell of a cluster (keyed by cluster). Precedence: a cell's own override over its cluster's
    * over the template, field by field (env and annotations merged key by key).
    */
   clusterOverrides: z.record(dnsLabel, CellOverrideSchema).optional(),
+  /** Which annotation and label keys are Barista's (spec) and which it never touches (status): metadata-policy.ts. */
+  metadataPolicy: MetadataPolicySchema.optional(),
   /** Traffic components that route to this App's pods; a release waits for exactly these. */
   traffic: z
     .array(TrafficComponentSchema)
@@ -82,13 +83,16 @@ export const AppSpecFields = z.strictObject({
  * apply to input only: App records kept by the entity workflows are never parsed again.
  */
 export const AppSpecSchema = AppSpecFields.superRefine((spec, ctx) => {
+  // a placement naming clusters has cells known only to the clusters: checked when the App is registered
+  const byCellsOnly = !spec.placement.clusters?.length;
   for (const cell of Object.keys(spec.overrides))
-    if (!spec.placement.cells.includes(cell))
+    if (byCellsOnly && !spec.placement.cells.includes(cell))
       ctx.addIssue({
         code: 'custom',
         path: ['overrides', cell],
         message: `cell ${cell} is not in the placement (${spec.placement.cells.join(', ')}): overrides apply to placement cells only`,
       });
+  for (const issue of metadataKeyIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
   const namespace = namespaceOf(spec);
   const problem = namespaceProblem(namespace);
   if (problem)
@@ -100,6 +104,31 @@ export const AppSpecSchema = AppSpecFields.superRefine((spec, ctx) => {
         : `the default namespace "${namespace}" (<tenant>-<workspace>) cannot be used: it ${problem}; set a namespace`,
     });
 });
+
+/**
+ * Annotation and label keys the App sets that it may not: Barista's and Kubernetes' own, and keys its policy calls
+ * status (never written by Barista).
+ */
+function metadataKeyIssues(spec: z.output<typeof AppSpecFields>): { path: (string | number)[]; message: string }[] {
+  const sets: { path: (string | number)[]; keys: string[] }[] = [
+    { path: ['template', 'annotations'], keys: Object.keys(spec.template.annotations ?? {}) },
+    { path: ['template', 'labels'], keys: Object.keys(spec.template.labels ?? {}) },
+    ...Object.entries(spec.overrides).map(([cell, o]) => ({ path: ['overrides', cell, 'annotations'], keys: Object.keys(o.annotations ?? {}) })),
+    ...Object.entries(spec.clusterOverrides ?? {}).map(([cluster, o]) => ({
+      path: ['clusterOverrides', cluster, 'annotations'],
+      keys: Object.keys(o.annotations ?? {}),
+    })),
+  ];
+  return sets.flatMap(({ path, keys }) =>
+    keys.flatMap((key) => {
+      if (isReservedKey(key)) return [{ path: [...path, key], message: `"${key}" is kept by Barista or Kubernetes; an App cannot set it` }];
+      const status = spec.metadataPolicy?.status.find((p) => matchesAny(key, [p]));
+      return status
+        ? [{ path: [...path, key], message: `"${key}" matches status pattern "${status}" of metadataPolicy: Barista never writes status keys` }]
+        : [];
+    }),
+  );
+}
 
 export type AppSpec = z.output<typeof AppSpecSchema>;
 export type AppSpecInput = z.input<typeof AppSpecSchema>;
@@ -120,6 +149,8 @@ export interface Revision {
   overrides: Record<string, CellOverride>;
   /** Per cluster; absent in revisions made before cluster overrides (and when there are none). */
   clusterOverrides?: Record<string, CellOverride>;
+  /** Which annotation and label keys are Barista's; absent in revisions made before the policy (and without one). */
+  metadataPolicy?: MetadataPolicy;
   createdAt: string;
   createdBy: string;
 }
@@ -153,7 +184,13 @@ export function sameContent(
   b: Omit<Revision, 'number' | 'createdAt' | 'createdBy'>,
 ): boolean {
   // no cluster overrides, however spelled, is one content: revisions made before them compare as before
-  const content = (r: typeof a) => [r.template, r.replicasPerCell, r.overrides, ...(nonEmpty(r.clusterOverrides) ? [r.clusterOverrides] : [])];
+  const content = (r: typeof a) => [
+    r.template,
+    r.replicasPerCell,
+    r.overrides,
+    ...(nonEmpty(r.clusterOverrides) ? [r.clusterOverrides] : []),
+    ...(r.metadataPolicy && (r.metadataPolicy.spec.length || r.metadataPolicy.status.length) ? [r.metadataPolicy] : []),
+  ];
   return JSON.stringify(content(a)) === JSON.stringify(content(b));
 }
 

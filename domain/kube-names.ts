@@ -74,6 +74,16 @@ export const annotationsSchema = z.record(z.string(), z.string()).superRefine((a
     ctx.addIssue({ code: 'custom', path: [], message: `annotations are ${bytes} bytes in all; at most ${ANNOTATIONS_MAX_BYTES}` });
 });
 
+/** Labels whose keys are qualified names and whose values are label values. */
+export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const [key, value] of Object.entries(labels)) {
+    const problem = qualifiedNameProblem(key);
+    if (problem) ctx.addIssue({ code: 'custom', path: [key], message: `label key "${key}": ${problem}` });
+    const valueProblem = labelValueProblem(value);
+    if (valueProblem) ctx.addIssue({ code: 'custom', path: [key], message: `label value "${value}": ${valueProblem}` });
+  }
+});
+
 /** Environment variables whose names are C identifiers (`[A-Za-z_][A-Za-z0-9_]*`). */
 export const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
   for (const name of Object.keys(env))

@@ -5,7 +5,7 @@ import { DomainError } from './errors.js';
 import { dnsLabel } from './names.js';
 import { cellPods, planGroups, PlanError, type PlannedGroup } from './plan-groups.js';
 import { planGroupsV1 } from './plan-groups-v1.js';
-import { effectiveScope } from './scope.js';
+import { effectiveScope, MaskSchema } from './placement.js';
 import { StrategySchema, type Strategy } from './strategy.js';
 import { toFieldIssues } from './validation.js';
 
@@ -15,8 +15,11 @@ export const ReleaseRequestSchema = z.strictObject({
   tenant: dnsLabel,
   /** Target revision; default: the App's latest. A lower number is a rollback release. */
   revision: z.number().int('must be a whole revision number').positive('must be a revision number ≥ 1').optional(),
-  /** Cells this release may change; scope = placement ∩ mask. Default: the whole placement. */
-  mask: z.array(dnsLabel).min(1, 'a mask must name at least one cell').optional(),
+  /**
+   * What this release may change: cells, or `{cells, clusters}`; scope = placement ∩ mask. Default: the whole
+   * placement.
+   */
+  mask: MaskSchema.optional(),
   strategy: StrategySchema.default(StrategySchema.parse({})),
   requestedBy: z.string().min(1).max(200),
   reason: z.string().max(1000).optional(),
@@ -118,17 +121,17 @@ export function planRelease(input: {
   planner?: GroupPlanner;
 }): ReleasePlan {
   const { app, request } = input;
-  const scope = effectiveScope(app.placement.cells, request.mask);
-  if (request.mask) {
-    const outside = request.mask.filter((c) => !app.placement.cells.includes(c));
-    if (outside.length > 0)
-      throw DomainError.invalid([
-        {
-          field: 'mask',
-          message: `cells ${outside.join(', ')} are not in the placement of ${app.name} (${app.placement.cells.join(', ')})`,
-        },
-      ]);
-  }
+  const { scope, outside } = effectiveScope(app.placement.cells, request.mask, input.clusterOf);
+  const placed = app.placement.cells.join(', ');
+  const maskIssues = [
+    ...(outside.cells.length
+      ? [{ field: 'mask.cells', message: `cells ${outside.cells.join(', ')} are not in the placement of ${app.name} (${placed})` }]
+      : []),
+    ...(outside.clusters.length
+      ? [{ field: 'mask.clusters', message: `clusters ${outside.clusters.join(', ')} hold no cell of the placement of ${app.name} (${placed})` }]
+      : []),
+  ];
+  if (maskIssues.length) throw DomainError.invalid(maskIssues);
   if (scope.length === 0) throw DomainError.invalid([{ field: 'mask', message: 'placement ∩ mask is empty: nothing to release' }]);
   const cells: CellPlan[] = scope.map((cell) => {
     const cluster = input.clusterOf(cell);

@@ -48,6 +48,7 @@ export async function appEntity(state?: AppRecord): Promise<void> {
         replicasPerCell: spec.replicasPerCell,
         overrides: spec.overrides,
         ...(spec.clusterOverrides && Object.keys(spec.clusterOverrides).length ? { clusterOverrides: spec.clusterOverrides } : {}),
+        ...(spec.metadataPolicy ? { metadataPolicy: spec.metadataPolicy } : {}),
       };
       const latest = record?.revisions.find((r) => r.number === record?.latest);
       if (record && latest && sameContent(latest, content)) {

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import {
   DomainError,
+  placedCells,
   planRelease,
   type AppSpec,
   type PlannedGroup,
@@ -66,15 +67,18 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
   }
 }
 
-async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<ReleaseStatus> {
-  const { request, app } = input;
+async function runRelease(t: ReleaseTracker, requested: AppReleaseInput): Promise<ReleaseStatus> {
+  const { request } = requested;
   t.record(
     request.requestedBy,
     'requested',
-    `revision ${input.from?.number ?? '-'} → ${input.to.number}${request.reason ? `: ${request.reason}` : ''}`,
+    `revision ${requested.from?.number ?? '-'} → ${requested.to.number}${request.reason ? `: ${request.reason}` : ''}`,
   );
 
   const budget = budgeted(request.strategy.podTimeoutSeconds);
+  const app = await placedApp(t, requested.app, budget);
+  if (!app) return stoppedBeforePlanning(t);
+  const input = { ...requested, app };
   // disaster mode (a field of requests made since): cells of clusters it cannot reach go into the ledger
   const disaster = request.mode === 'disaster';
   const resolved = disaster ? await resolveCellsOrSkip(app) : undefined;
@@ -157,6 +161,20 @@ async function runRelease(t: ReleaseTracker, input: AppReleaseInput): Promise<Re
 function listed(names: string[]): string {
   if (!names.length) return 'none';
   return names.length <= 20 ? names.join(', ') : `${names.slice(0, 20).join(', ')} and ${names.length - 20} more`;
+}
+
+/**
+ * The App with the clusters of its placement looked up: each one's cells of the tenant added to `placement.cells`
+ * (and so to the plan). An App placed by cells only asks nothing. Undefined: stopped while paused on a cluster.
+ */
+async function placedApp(t: ReleaseTracker, app: AppSpec, activities: ReturnType<typeof budgeted>): Promise<AppSpec | undefined> {
+  const clusters = app.placement.clusters ?? [];
+  if (!clusters.length) return app;
+  const cellsOf = await untilDoneOrPaused(t, 'resolve-placement', () => activities.cellsOfClusters({ tenant: app.tenant, clusters }));
+  if (!cellsOf) return undefined;
+  const cells = placedCells(app.placement, cellsOf);
+  t.record('barista', 'placement', clusters.map((c) => `cluster ${c}: cells ${cellsOf[c]!.join(', ')}`).join('; '));
+  return { ...app, placement: { ...app.placement, cells } };
 }
 
 function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, string>): ReleasePlan {

@@ -28,7 +28,7 @@ export function checkCellsId(tenant: string, app: string, nonce: string): string
   return `check-cells/${tenant}/${app}/${nonce}`;
 }
 
-const { resolveCells } = proxyActivities<Activities>({
+const { resolveCells, cellsOfClusters } = proxyActivities<Activities>({
   scheduleToCloseTimeout: `${CHECK_CELLS_DEADLINE_SECONDS}s`,
   retry: {
     initialInterval: '500ms',
@@ -56,5 +56,36 @@ async function checkCell(input: CheckCellsInput, cell: string): Promise<CellChec
     if (cause instanceof ApplicationFailure && cause.type === FailureTypes.unknownCell) return { cell, outcome: 'unknown' };
     if (cause instanceof ApplicationFailure && cause.type === FailureTypes.forbidden) return { cell, outcome: 'foreign' };
     return { cell, outcome: 'unchecked', reason: cause?.message ?? (err as Error).message };
+  }
+}
+
+export interface CheckClustersInput {
+  tenant: string;
+  clusters: string[];
+}
+
+/** What a cluster of a placement holds for the tenant. */
+export type ClusterCheck =
+  | { cluster: string; outcome: 'found'; cells: string[] }
+  /** Not a cluster the worker is configured for. */
+  | { cluster: string; outcome: 'unknown' }
+  /** No cell of the tenant there (another tenant's cluster, or no cells at all: the tenant is not told which). */
+  | { cluster: string; outcome: 'empty' }
+  | { cluster: string; outcome: 'unchecked'; reason: string };
+
+/** Asks each cluster of a placement for the tenant's cells in it, as `checkCells` asks about cells. Never fails. */
+export async function checkClusters(input: CheckClustersInput): Promise<ClusterCheck[]> {
+  return Promise.all(input.clusters.map((cluster) => checkCluster(input.tenant, cluster)));
+}
+
+async function checkCluster(tenant: string, cluster: string): Promise<ClusterCheck> {
+  try {
+    const found = await cellsOfClusters({ tenant, clusters: [cluster] });
+    return { cluster, outcome: 'found', cells: found[cluster] ?? [] };
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === FailureTypes.unknownCluster) return { cluster, outcome: 'unknown' };
+    if (cause instanceof ApplicationFailure && cause.type === FailureTypes.forbidden) return { cluster, outcome: 'empty' };
+    return { cluster, outcome: 'unchecked', reason: cause?.message ?? (err as Error).message };
   }
 }

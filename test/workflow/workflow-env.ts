@@ -93,6 +93,8 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
         unlocated: { cells: lost, clusters, reason: clusters.map((c) => `cluster ${c}: connection refused`).join('; ') },
       };
     },
+    cellsOfClusters: async ({ clusters }) =>
+      Object.fromEntries(clusters.map((k) => [k, [...cellClusters].filter(([, c]) => c === k).map(([cell]) => cell).sort()])),
     ensureWorkload: async () => ({ created: false, updated: true }),
     ensurePodReleased: async (input: EnsurePodReleasedInput) => {
       if (podStepMs.value) await new Promise((r) => setTimeout(r, podStepMs.value));
