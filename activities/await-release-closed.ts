@@ -10,7 +10,7 @@ const POLL_MS = 2_000;
  * stops waiting at once. A run that no longer exists counts as closed.
  */
 export function createAwaitReleaseClosed(temporal: Client) {
-  return async function awaitReleaseClosed(ref: { workflowId: string; runId: string }): Promise<{ status: string }> {
+  return async function awaitReleaseClosed(ref: { workflowId: string; runId?: string }): Promise<{ status: string }> {
     const ctx = Context.current();
     const handle = temporal.workflow.getHandle(ref.workflowId, ref.runId);
     for (;;) {

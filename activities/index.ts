@@ -12,7 +12,7 @@ import { createEnsureWorkload } from './ensure-workload.js';
 import { createClusterProbes } from './probe-clusters.js';
 import { createResolveCells, createResolveReachableCells } from './resolve-cells.js';
 import { createCellsOfClusters } from './resolve-placement.js';
-import { createStartQueuedRelease } from './start-queued-release.js';
+import { createPrepareRelease, createStartQueuedRelease } from './start-queued-release.js';
 
 export { Clusters } from './clusters.js';
 export { DetachedAttempts } from './detached.js';
@@ -86,6 +86,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export function createReleaseQueueActivities(temporal: Client) {
   return {
     startQueuedRelease: createStartQueuedRelease(temporal),
+    prepareRelease: createPrepareRelease(temporal),
     awaitReleaseClosed: createAwaitReleaseClosed(temporal),
   };
 }

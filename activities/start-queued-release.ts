@@ -4,6 +4,7 @@ import { IdempotencyKeyReusedError } from '../api/errors.js';
 import { ReleaseClient } from '../api/release-client.js';
 import { DomainError, type ReleaseRequest } from '../domain/index.js';
 import type { QueuedStartResult } from '../workflows/queued-release.js';
+import type { AppReleaseInput } from '../workflows/app-release.js';
 
 /**
  * Starts a queued release through the same start as the API (so from/to are those of this moment, and every
@@ -24,6 +25,22 @@ export function createStartQueuedRelease(temporal: Client) {
         return { behind: { workflowId, runId } };
       }
       if (err instanceof DomainError || err instanceof IdempotencyKeyReusedError) return { refused: err.message };
+      throw err;
+    }
+  };
+}
+
+/**
+ * The input of a ticket's App release, prepared as the API's start prepares it (App, revisions, plan checked
+ * now). A request that cannot start (App or revision gone, plan does not fit): `refused` with the reason.
+ */
+export function createPrepareRelease(temporal: Client) {
+  return async function prepareRelease(input: { request: unknown }): Promise<{ input: AppReleaseInput } | { refused: string }> {
+    const releases = new ReleaseClient(temporal, Context.current().info.taskQueue);
+    try {
+      return { input: await releases.prepareRelease(input.request) };
+    } catch (err) {
+      if (err instanceof DomainError) return { refused: err.message };
       throw err;
     }
   };

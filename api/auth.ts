@@ -14,6 +14,7 @@ export const PERMISSIONS = {
   'release:start': ['releaser', 'admin'],
   'release:steer': ['releaser', 'approver', 'admin'], // pause, resume, abort, rollback
   'release:approve': ['approver', 'admin'], // approve, promote-all, skip-pod
+  'ticket:skip': ['admin'], // mark a ticket's app done by hand
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

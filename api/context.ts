@@ -1,9 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { Identity } from './auth.js';
 import type { ReleaseClient } from './release-client.js';
+import type { TicketClient } from './ticket-client.js';
 
 /** What the routes need: the release client and a way to authenticate a request. */
 export interface ApiContext {
   releases: ReleaseClient;
+  tickets: TicketClient;
   identify(req: FastifyRequest): Identity;
 }

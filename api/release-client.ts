@@ -106,8 +106,8 @@ const MAX_LISTED_APPS = 10_000;
  */
 export class ReleaseClient {
   constructor(
-    private readonly client: Client,
-    private readonly taskQueue: string,
+    readonly client: Client,
+    readonly taskQueue: string,
   ) {}
 
   /** Temporal's frontend address, for errors that name it (undefined for a connection that does not tell). */
@@ -279,6 +279,14 @@ export class ReleaseClient {
   /** The App's release queue: entries waiting in order (each saying what it waits behind), and recent starts. */
   queueStatus(tenant: string, app: string): Promise<ReleaseQueueStatus> {
     return readQueue(this.client, tenant, app);
+  }
+
+  /**
+   * What a release of `input` would start with (the App's revisions and plan checked as a start checks them),
+   * without starting it: a ticket starts its apps' releases as child workflows from this.
+   */
+  async prepareRelease(input: unknown): Promise<AppReleaseInput> {
+    return this.releaseInput(parseReleaseRequest(input));
   }
 
   /** What the release workflow starts with: the App as registered now, the target and the previous revision. */
@@ -562,7 +570,7 @@ export class ReleaseClient {
 }
 
 /** A visibility list query matching every given attribute exactly; values are keywords checked by the callers. */
-function visibilityQuery(equals: Record<string, string | undefined>): string {
+export function visibilityQuery(equals: Record<string, string | undefined>): string {
   return Object.entries(equals)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key} = '${value!.replace(/['\\]/g, '')}'`)

@@ -9,6 +9,8 @@ import { createApiMetrics } from './metrics.js';
 import type { ReleaseClient } from './release-client.js';
 import { appRoutes } from './routes/apps.js';
 import { releaseRoutes } from './routes/releases.js';
+import { ticketRoutes } from './routes/tickets.js';
+import { TicketClient } from './ticket-client.js';
 
 export interface ApiOptions {
   releases: ReleaseClient;
@@ -34,6 +36,7 @@ export async function buildApi(
   });
   const ctx = {
     releases: opts.releases,
+    tickets: new TicketClient(opts.releases),
     identify: (req: { headers: { authorization?: string } }) => opts.tokens.authenticate(req.headers.authorization),
   };
   const metrics = createApiMetrics(opts.releases);
@@ -52,5 +55,6 @@ export async function buildApi(
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(appRoutes(ctx));
   await app.register(releaseRoutes(ctx));
+  await app.register(ticketRoutes(ctx));
   return app;
 }

@@ -13,7 +13,8 @@ const by = z
   .min(1, 'must not be empty: who takes the action')
   .max(200, 'must be at most 200 characters');
 const reason = z.string({ error: 'must be a string' }).max(1000, 'must be at most 1000 characters').optional();
-const actor = z.strictObject({ by, reason }, { error: shapeError });
+/** Who takes an action and why: the input of most actions, on releases and tickets alike. */
+export const actor = z.strictObject({ by, reason }, { error: shapeError });
 
 export const actionInputSchemas: { [A in ReleaseAction]: z.ZodType<ActionInputs[A]> } = {
   approve: actor.extend({

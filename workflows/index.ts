@@ -5,3 +5,4 @@ export { checkCells, checkClusters } from './check-cells.js';
 export { releaseQueue } from './queued-release.js';
 export { releaseBatch } from './release-batch.js';
 export { probeClusters } from './probe-clusters.js';
+export { releaseTicket } from './release-ticket.js';

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Registry } from 'prom-client';
 import { ReleaseClient, type ReleaseRef } from '../../api/release-client.js';
-import type { Activities } from '../../activities/index.js';
+import { createReleaseQueueActivities, type Activities } from '../../activities/index.js';
 import type { EnsurePodReleasedInput, PodStepFailure } from '../../activities/types.js';
 import { AppSpecSchema, type CellOverride } from '../../domain/index.js';
 import { FailureTypes } from '../../domain/failures.js';
@@ -30,7 +30,8 @@ export interface WorkflowTestEnv {
   releases: ReleaseClient;
   taskQueue: string;
   /** Fake activities' knobs: a pod listed here fails its step (pod budget exceeded) until removed. */
-  failing: Map<string, PodStepFailure>;
+  /** Pods whose step fails (only when moved to `revision`, if given: a rollback then succeeds). */
+  failing: Map<string, PodStepFailure & { revision?: number }>;
   /** Pods the fake ensurePodReleased was called for, in order, with the revision asked for and the cell's override. */
   released: { pod: string; revision: number; override?: CellOverride }[];
   handedBack: string[];
@@ -67,7 +68,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     ),
   });
   const taskQueue = `workflow-test-${Math.random().toString(36).slice(2, 8)}`;
-  const failing = new Map<string, PodStepFailure>();
+  const failing = new Map<string, PodStepFailure & { revision?: number }>();
   const released: { pod: string; revision: number; override?: CellOverride }[] = [];
   const handedBack: string[] = [];
   const podStepMs = { value: 0 };
@@ -94,7 +95,15 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
       };
     },
     cellsOfClusters: async ({ clusters }) =>
-      Object.fromEntries(clusters.map((k) => [k, [...cellClusters].filter(([, c]) => c === k).map(([cell]) => cell).sort()])),
+      Object.fromEntries(
+        clusters.map((k) => [
+          k,
+          [...cellClusters]
+            .filter(([, c]) => c === k)
+            .map(([cell]) => cell)
+            .sort(),
+        ]),
+      ),
     ensureWorkload: async () => ({ created: false, updated: true }),
     ensurePodReleased: async (input: EnsurePodReleasedInput) => {
       if (podStepMs.value) await new Promise((r) => setTimeout(r, podStepMs.value));
@@ -109,7 +118,8 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
         inFlight.delete(input.pod);
       }
       const failure = failing.get(input.pod);
-      if (failure) throw ApplicationFailure.nonRetryable(failure.reason, FailureTypes.podStepTimeout, failure);
+      if (failure && (failure.revision === undefined || failure.revision === input.revision.number))
+        throw ApplicationFailure.nonRetryable(failure.reason, FailureTypes.podStepTimeout, failure);
       const override = input.revision.overrides[input.cell];
       released.push({ pod: input.pod, revision: input.revision.number, ...(override ? { override } : {}) });
       return { pod: input.pod, changed: true, uid: `uid-${input.pod}`, ip: '10.0.0.1', restartCount: 0 };
@@ -139,7 +149,8 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
-    activities,
+    // the release queue's and tickets' activities are real: they only talk to Temporal
+    activities: { ...activities, ...createReleaseQueueActivities(env.client) },
     sinks: createReleaseMetricSinks(new Registry()),
   });
   const running = worker.run();
