@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ReleaseStatus } from '../workflows/release-status.js';
 import { api, CliError, loadConfig, saveConfig } from './api-client.js';
 import { exitCodeFor, renderActionResult, renderRelease, type ActionAnswer } from './render.js';
+import { addTicketCommands } from './tickets.js';
 
 /** `tenant/app` → the route prefix of that App. */
 function appRoute(ref: string): string {
@@ -213,6 +214,8 @@ release
     const body = { pod, ...(o.reason ? { reason: o.reason } : {}) };
     console.log(renderActionResult(await api<ActionAnswer>(await loadConfig(), 'POST', `${appRoute(ref)}/release/skip-pod`, body)));
   });
+
+addTicketCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`barista: ${err instanceof Error ? err.message : String(err)}\n`);
