@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { createActivityMetrics, type ActivityMetrics } from './metrics.js';
+import { createAppendAudit } from './append-audit.js';
+import type { AuditStore } from './audit-store.js';
 import { createAwaitGroupStable } from './await-group-stable.js';
 import { createAwaitReleaseClosed } from './await-release-closed.js';
 import type { Clusters } from './clusters.js';
@@ -15,6 +17,7 @@ import { createCellsOfClusters } from './resolve-placement.js';
 import { createPrepareRelease, createStartQueuedRelease } from './start-queued-release.js';
 
 export { Clusters } from './clusters.js';
+export { AuditStore } from './audit-store.js';
 export { DetachedAttempts } from './detached.js';
 export { createActivityMetrics, type ActivityMetrics } from './metrics.js';
 export { LABELS, TRAFFIC_READY, FIELD_MANAGER } from './labels.js';
@@ -27,6 +30,8 @@ export interface ActivityDeps {
   metrics?: ActivityMetrics;
   /** Where the long waits (pod steps, auto gate windows) run without holding an activity slot; inline if absent. */
   detached?: DetachedAttempts;
+  /** The durable audit record (PostgreSQL); without it, audit entries stay in the workflows only. */
+  audit?: AuditStore;
 }
 
 /** Every activity Barista's workflows call, built from their dependencies (real clients, a logger). */
@@ -36,6 +41,7 @@ export function createActivities({
   skipDrainForTests,
   metrics = createActivityMetrics(),
   detached = new DetachedAttempts(undefined, logger),
+  audit,
 }: ActivityDeps) {
   const ensurePodReleased = createEnsurePodReleased(clusters, logger, { skipDrainForTests });
   const probes = createClusterProbes(clusters);
@@ -53,6 +59,7 @@ export function createActivities({
     ensurePodHandedBack: createEnsurePodHandedBack(clusters),
     probeClusters: probes.probeClusters,
     awaitClusterLost: detached.wrap(probes.awaitClusterLost),
+    appendAudit: createAppendAudit(audit, logger),
   };
   return countingRetries(activities, metrics);
 }

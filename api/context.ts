@@ -2,10 +2,12 @@ import type { FastifyRequest } from 'fastify';
 import type { Identity } from './auth.js';
 import type { ReleaseClient } from './release-client.js';
 import type { TicketClient } from './ticket-client.js';
+import type { AuditStore } from '../activities/audit-store.js';
 
 /** What the routes need: the release client and a way to authenticate a request. */
 export interface ApiContext {
   releases: ReleaseClient;
   tickets: TicketClient;
+  audit: AuditStore | undefined;
   identify(req: FastifyRequest): Identity;
 }

@@ -3,9 +3,11 @@ import { createLogger } from '../sandbox/logger.js';
 import { DEFAULT_TASK_QUEUE } from '../worker/worker.js';
 import { TokenStore } from './auth.js';
 import { ReleaseClient } from './release-client.js';
+import { AuditStore } from '../activities/audit-store.js';
 import { buildApi } from './server.js';
 
-/** API process: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, BARISTA_TASK_QUEUE, BARISTA_TOKENS (token file), PORT (8080), HOST (127.0.0.1). */
+/** API process: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, BARISTA_TASK_QUEUE, BARISTA_TOKENS (token file), PORT (8080), HOST (127.0.0.1),
+ * BARISTA_AUDIT_DATABASE_URL (PostgreSQL of the audit record). */
 async function run(): Promise<void> {
   const logger = createLogger('api');
   const address = process.env.TEMPORAL_ADDRESS;
@@ -16,12 +18,15 @@ async function run(): Promise<void> {
     new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
     process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
   );
-  const api = await buildApi({ releases, tokens: await TokenStore.fromFile(tokensFile), logger });
+  const auditUrl = process.env.BARISTA_AUDIT_DATABASE_URL;
+  const audit = auditUrl ? await AuditStore.open(auditUrl) : undefined;
+  const api = await buildApi({ releases, tokens: await TokenStore.fromFile(tokensFile), logger, ...(audit ? { audit } : {}) });
   await api.listen({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '127.0.0.1' });
   const stop = () =>
     void api
       .close()
       .then(() => connection.close())
+      .then(() => audit?.close())
       .then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

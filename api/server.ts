@@ -10,10 +10,14 @@ import type { ReleaseClient } from './release-client.js';
 import { appRoutes } from './routes/apps.js';
 import { releaseRoutes } from './routes/releases.js';
 import { ticketRoutes } from './routes/tickets.js';
+import { auditRoutes } from './routes/audit.js';
+import type { AuditStore } from '../activities/audit-store.js';
 import { TicketClient } from './ticket-client.js';
 
 export interface ApiOptions {
   releases: ReleaseClient;
+  /** The durable audit record; without it, /audit answers 503. */
+  audit?: AuditStore;
   tokens: TokenStore;
   logger: Logger;
 }
@@ -37,6 +41,7 @@ export async function buildApi(
   const ctx = {
     releases: opts.releases,
     tickets: new TicketClient(opts.releases),
+    audit: opts.audit,
     identify: (req: { headers: { authorization?: string } }) => opts.tokens.authenticate(req.headers.authorization),
   };
   const metrics = createApiMetrics(opts.releases);
@@ -56,5 +61,6 @@ export async function buildApi(
   await app.register(appRoutes(ctx));
   await app.register(releaseRoutes(ctx));
   await app.register(ticketRoutes(ctx));
+  await app.register(auditRoutes(ctx));
   return app;
 }

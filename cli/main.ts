@@ -5,6 +5,7 @@ import type { ReleaseStatus } from '../workflows/release-status.js';
 import { api, CliError, loadConfig, saveConfig } from './api-client.js';
 import { exitCodeFor, renderActionResult, renderRelease, type ActionAnswer } from './render.js';
 import { addTicketCommands } from './tickets.js';
+import { addAuditCommands } from './audit.js';
 
 /** `tenant/app` → the route prefix of that App. */
 function appRoute(ref: string): string {
@@ -216,6 +217,7 @@ release
   });
 
 addTicketCommands(program);
+addAuditCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`barista: ${err instanceof Error ? err.message : String(err)}\n`);

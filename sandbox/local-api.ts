@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { hashToken, TokenStore } from '../api/auth.js';
 import { ReleaseClient } from '../api/release-client.js';
+import { AuditStore } from '../activities/audit-store.js';
 import { buildApi } from '../api/server.js';
 import { DEFAULT_TASK_QUEUE } from '../worker/worker.js';
 import { createLogger } from './logger.js';
@@ -29,7 +30,13 @@ export async function startLocalApi(
   );
   const connection = await Connection.connect({ address: info.temporalAddress });
   const releases = new ReleaseClient(new Client({ connection, namespace: info.temporalNamespace }), DEFAULT_TASK_QUEUE);
-  const api = await buildApi({ releases, tokens: await TokenStore.fromFile(tokensFile), logger: createLogger('api', 'warn') });
+  const audit = info.auditDatabaseUrl ? await AuditStore.open(info.auditDatabaseUrl) : undefined;
+  const api = await buildApi({
+    releases,
+    tokens: await TokenStore.fromFile(tokensFile),
+    logger: createLogger('api', 'warn'),
+    ...(audit ? { audit } : {}),
+  });
   const url = await api.listen({ port, host: '127.0.0.1' });
   return {
     url,
@@ -37,6 +44,7 @@ export async function startLocalApi(
     close: async () => {
       await api.close();
       await connection.close();
+      await audit?.close();
     },
   };
 }

@@ -33,6 +33,7 @@ async function run(): Promise<void> {
       namespace: info.temporalNamespace,
       kubeconfig: info.kubeconfig,
       logger: createLogger('worker'),
+      ...(info.auditDatabaseUrl ? { auditDatabaseUrl: info.auditDatabaseUrl } : {}),
     }),
   );
   const workerRun = worker.run();
@@ -45,7 +46,8 @@ async function run(): Promise<void> {
     `  kubeconfig: ${info.kubeconfig}`,
     ...info.clusters.map((c) => `    context ${c.name}: ${c.server}  tenant ${c.tenant}/${c.workspace}  cells ${c.cells.join(', ')}`),
     `  control:    ${info.controlUrl} (token in ${path.join(info.runDir, 'control.token')})`,
-    `  worker:     task queue ${DEFAULT_TASK_QUEUE} (workflows appRelease, appEntity)`,
+    `  worker:     task queue ${DEFAULT_TASK_QUEUE} (workflows appRelease, appEntity, releaseTicket)`,
+    `  audit:      PostgreSQL on 127.0.0.1:${info.auditDatabaseUrl ? new URL(info.auditDatabaseUrl).port : '-'} (database barista; URL in ${path.join(info.runDir, 'sandbox.json')})`,
     `  API:        ${api.url} (OpenAPI at ${api.url}/openapi.json; admin token in ${api.tokenFile})`,
     `  logs:       ${path.join(info.runDir, 'logs')} and ${path.join(info.runDir, 'clusters')}`,
     '',

@@ -15,6 +15,7 @@ import { choosePort, freePort } from './process/ports.js';
 import { type Progress, silentProgress } from './progress.js';
 import { DEFAULT_TOPOLOGY, parseTopology, type Topology, type TopologyInput } from './topology.js';
 import { TemporalServer } from './temporal-server.js';
+import { PostgresServer } from './postgres.js';
 import { ServiceTrafficComponent } from '../worker/traffic/service/index.js';
 import type { TrafficComponent } from '../worker/traffic/component.js';
 import type { RegistryTrafficComponent } from './traffic/registry-component.js';
@@ -43,6 +44,8 @@ export interface SandboxInfo {
   temporalNamespace: string;
   temporalUiUrl?: string;
   kubeconfig: string;
+  /** postgres://… of the audit store's database (with its password: a file in the run directory, never logged). */
+  auditDatabaseUrl?: string;
   clusters: { name: string; server: string; tenant: string; workspace: string; cells: string[] }[];
   controlUrl?: string;
 }
@@ -59,6 +62,7 @@ export class Sandbox {
   private readonly traffic = new Map<string, TrafficComponent[]>();
   private etcd: Etcd | undefined;
   private temporal: TemporalServer | undefined;
+  private postgres: PostgresServer | undefined;
   private ownsRunDir = false;
   controlUrl: string | undefined;
 
@@ -112,6 +116,7 @@ export class Sandbox {
       temporalNamespace: this.opts.temporalNamespace ?? 'default',
       ...(this.opts.temporalUiPort ? { temporalUiUrl: `http://127.0.0.1:${this.opts.temporalUiPort}` } : {}),
       kubeconfig: this.kubeconfigPath,
+      ...(this.postgres ? { auditDatabaseUrl: this.postgres.url } : {}),
       clusters: this.topology.clusters.map((c) => ({
         name: c.name,
         server: this.plane(c.name).server,
@@ -204,7 +209,7 @@ export class Sandbox {
     await Promise.all([...this.kubelets.values()].map((k) => k.stop().catch(() => undefined)));
     this.kubelets.clear();
     await Promise.all([...this.planes.values()].map((p) => p.stop()));
-    await Promise.all([this.etcd?.stop(), this.temporal?.stop()]);
+    await Promise.all([this.etcd?.stop(), this.temporal?.stop(), this.postgres?.stop()]);
     if (this.ownsRunDir && !this.opts.persistent) await rm(this.runDir, { recursive: true, force: true });
   }
 
@@ -234,6 +239,8 @@ export class Sandbox {
     });
     // Temporal binds internal ports of its own choosing: let it settle before handing out the others
     await progress.step(`starting Temporal dev server on 127.0.0.1:${temporalPort}`, () => this.temporal!.start());
+    this.postgres = new PostgresServer({ runDir: this.runDir, port: await freePort(), logDir, persistent });
+    await progress.step('starting PostgreSQL (the audit store)', () => this.postgres!.start());
     this.etcd = new Etcd({ dataDir: path.join(dataDir, 'etcd'), logDir, clientPort: await freePort(), peerPort: await freePort() });
     await progress.step('starting etcd', () => this.etcd!.start());
     for (const cluster of this.topology.clusters) {

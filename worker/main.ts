@@ -8,7 +8,7 @@ import { createWorker, DEFAULT_TASK_QUEUE } from './worker.js';
 
 /**
  * Worker process: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, BARISTA_TASK_QUEUE, KUBECONFIG (one context per
- * cluster). Runs until SIGINT/SIGTERM, then drains in-flight tasks.
+ * cluster), BARISTA_AUDIT_DATABASE_URL (PostgreSQL of the audit record). Runs until SIGINT/SIGTERM, then drains in-flight tasks.
  */
 async function run(): Promise<void> {
   const level = (process.env.BARISTA_LOG_LEVEL ?? 'info').toUpperCase();
@@ -38,6 +38,7 @@ async function run(): Promise<void> {
     taskQueue: process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     kubeconfig,
     logger,
+    ...(process.env.BARISTA_AUDIT_DATABASE_URL ? { auditDatabaseUrl: process.env.BARISTA_AUDIT_DATABASE_URL } : {}),
   });
   logger.info({ temporalAddress, taskQueue: process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE }, 'worker started');
   const gateKeepers = await startGateKeepers(kubeconfig, logger.child({ component: 'gate-keeper' }));

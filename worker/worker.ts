@@ -3,6 +3,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import {
+  AuditStore,
   Clusters,
   createActivities,
   createActivityMetrics,
@@ -36,6 +37,8 @@ export interface WorkerOptions {
   metrics?: ActivityMetrics;
   /** Activity slots (MAX_CONCURRENT_ACTIVITIES by default). */
   maxConcurrentActivities?: number;
+  /** PostgreSQL of the durable audit record (docs/audit.md); without it, audit entries stay in the workflows only. */
+  auditDatabaseUrl?: string;
 }
 
 export interface BaristaWorker {
@@ -61,6 +64,7 @@ export async function createWorker(opts: WorkerOptions): Promise<BaristaWorker> 
   const clusters = new Clusters(opts.kubeconfig);
   // the waits complete their activities through the same client
   const detached = new DetachedAttempts(temporal.activity, opts.logger);
+  const audit = opts.auditDatabaseUrl ? await AuditStore.open(opts.auditDatabaseUrl) : undefined;
   const worker = await Worker.create({
     connection,
     namespace,
@@ -73,6 +77,7 @@ export async function createWorker(opts: WorkerOptions): Promise<BaristaWorker> 
         skipDrainForTests: opts.skipDrainForTests ?? false,
         metrics,
         detached,
+        ...(audit ? { audit } : {}),
       }),
       ...createReleaseQueueActivities(temporal),
     },
@@ -87,6 +92,7 @@ export async function createWorker(opts: WorkerOptions): Promise<BaristaWorker> 
     async stopAfterRun() {
       await detached.stop();
       await clusters.stop();
+      await audit?.close();
     },
   };
 }

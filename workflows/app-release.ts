@@ -31,10 +31,13 @@ import { releaseInBatches, wireBatchFailures } from './release-batches.js';
 import { releasePods } from './release-pods.js';
 import { resolveCellsOrSkip, skipUnreachableClusters, unlessCellSkipped, whileWatchingClusters } from './release-disaster.js';
 import { ReleaseTracker } from './release-state.js';
+import { AuditOutbox } from './audit-outbox.js';
 import type { ReleaseStatus } from './release-status.js';
 
 export interface AppReleaseInput {
   request: ReleaseRequest;
+  /** The ticket that started this release, if one did (its audit entries name it). */
+  ticket?: string;
   app: AppSpec;
   namespace: string;
   from?: Revision;
@@ -55,14 +58,25 @@ export function appReleaseId(tenant: string, app: string): string {
 export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus> {
   const { app, to, from } = input;
   const t = new ReleaseTracker(app.name, app.tenant, from?.number, to.number);
+  // v2: every audit entry also goes to the durable audit record (PostgreSQL), in the background
+  const outbox = patched('durable-audit')
+    ? new AuditOutbox({ tenant: app.tenant, kind: 'release', app: app.name, ...(input.ticket ? { ticket: input.ticket } : {}) })
+    : undefined;
+  if (outbox) {
+    t.onRecord = (entry) => outbox.add(entry);
+    outbox.start();
+  }
   wireOperatorActions(t);
   wireBatchFailures(t);
   try {
-    return await runRelease(t, input);
+    const result = await runRelease(t, input);
+    await outbox?.flush();
+    return result;
   } catch (err) {
     // v2: a failure ends in a state (status, lists, BaristaState, metrics say failed) before the workflow fails
     // (a cancelled run is shown as cancelled from Temporal's own status: api/release-states.ts)
     if (!isCancellation(err) && patched('failed-state')) endFailed(t, err);
+    if (!isCancellation(err)) await outbox?.flush();
     throw err;
   }
 }

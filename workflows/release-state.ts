@@ -74,8 +74,13 @@ export class ReleaseTracker {
     return this.finishedAt !== undefined || FINISHED_STATES.includes(this.active);
   }
 
+  /** Called with every entry recorded (the durable audit record's outbox). */
+  onRecord: ((entry: AuditEntry) => void) | undefined;
+
   record(by: string, action: string, detail?: string): void {
-    this.audit.push({ at: new Date().toISOString(), by, action, ...(detail ? { detail } : {}) });
+    const entry = { at: new Date().toISOString(), by, action, ...(detail ? { detail } : {}) };
+    this.audit.push(entry);
+    this.onRecord?.(entry);
   }
 
   setPlan(plan: ReleasePlan): void {

@@ -20,6 +20,7 @@ import { SA } from './search-attributes.js';
 import { wireTicketActions } from './ticket-actions.js';
 import { ticketStatusQuery, type TicketInput, type TicketStatus } from './ticket-definitions.js';
 import { TicketTracker } from './ticket-state.js';
+import { AuditOutbox } from './audit-outbox.js';
 
 const { prepareRelease } = proxyActivities<ReleaseQueueActivities>({
   startToCloseTimeout: '60s',
@@ -42,6 +43,9 @@ const { awaitReleaseClosed } = proxyActivities<ReleaseQueueActivities>({
 export async function releaseTicket(input: TicketInput): Promise<TicketStatus> {
   const t = new TicketTracker(input);
   const { spec } = input;
+  const outbox = new AuditOutbox({ tenant: spec.tenant, kind: 'ticket', ticket: input.id });
+  t.onRecord = (entry) => outbox.add(entry);
+  outbox.start();
   setHandler(ticketStatusQuery, () => t.status());
   wireTicketActions(t);
   t.record(input.requestedBy, 'requested', `${spec.title}: ${spec.entries.map((e) => e.app).join(', ')}`);
@@ -82,6 +86,7 @@ export async function releaseTicket(input: TicketInput): Promise<TicketStatus> {
     t.record('barista', 'finished', `all ${t.apps.size} apps released`);
   }
   t.finishedAt = new Date().toISOString();
+  await outbox.flush();
   await condition(allHandlersFinished);
   return t.status();
 }
@@ -133,7 +138,7 @@ async function followRelease(t: TicketTracker, app: string, request: Record<stri
     try {
       const child = await startChild(appRelease, {
         workflowId,
-        args: [prepared.input],
+        args: [{ ...prepared.input, ticket: t.input.id }],
         taskQueue: workflowInfo().taskQueue,
         // the release outlives the ticket: a ticket terminated never leaves a release half-stopped
         parentClosePolicy: ParentClosePolicy.ABANDON,

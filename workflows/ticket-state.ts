@@ -29,6 +29,8 @@ export class TicketTracker {
   abortRequested: { by: string; reason?: string } | undefined;
   rollbackRequested: { by: string; reason?: string } | undefined;
   finishedAt: string | undefined;
+  /** Called with every entry recorded (the durable audit record's outbox). */
+  onRecord: ((entry: AuditEntry) => void) | undefined;
   readonly apps = new Map<string, TicketAppStatus>();
   private readonly audit: AuditEntry[] = [];
   private readonly createdAt = new Date().toISOString();
@@ -69,6 +71,7 @@ export class TicketTracker {
   record(by: string, action: string, detail?: string): AuditEntry {
     const entry = { at: new Date().toISOString(), by, action, ...(detail ? { detail } : {}) };
     this.audit.push(entry);
+    this.onRecord?.(entry);
     if (this.audit.length > MAX_AUDIT) this.audit.splice(1, this.audit.length - MAX_AUDIT);
     this.touch();
     return entry;

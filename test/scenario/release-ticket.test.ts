@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { hashToken, TokenStore } from '../../api/auth.js';
 import { buildApi } from '../../api/server.js';
+import { AuditStore, type StoredAuditEvent } from '../../activities/audit-store.js';
 import { createLogger } from '../../sandbox/logger.js';
 import type { TicketStatus } from '../../workflows/ticket-definitions.js';
 import { eventually, uniqueName } from '../support/sandbox.js';
@@ -16,6 +17,7 @@ const ns = 'acme-prod';
 const tokens = { releaser: 'ticket-releaser', approver: 'ticket-approver', admin: 'ticket-admin', other: 'ticket-other' };
 let h: ReleaseHarness;
 let api: FastifyInstance;
+let audit: AuditStore;
 let base = '';
 beforeAll(async () => {
   h = await startReleaseHarness();
@@ -25,11 +27,13 @@ beforeAll(async () => {
     { name: 'ada', sha256: hashToken(tokens.admin), roles: ['admin'], tenants: ['acme'] },
     { name: 'gus', sha256: hashToken(tokens.other), roles: ['admin'], tenants: ['globex'] },
   ]);
-  api = await buildApi({ releases: h.releases, tokens: store, logger: createLogger('api', 'warn') });
+  audit = await AuditStore.open(h.sandbox.info.auditDatabaseUrl!);
+  api = await buildApi({ releases: h.releases, tokens: store, logger: createLogger('api', 'warn'), audit });
   base = await api.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
   await api?.close();
+  await audit?.close();
   await h?.stop();
 });
 
@@ -133,6 +137,29 @@ test('a → b → c and d: order respected; b fails, c blocked, d done; b retrie
     return (body.tickets as { id: string; state: string }[]).find((t) => t.id === id && t.state === 'succeeded');
   });
   expect(listed).toMatchObject({ id, state: 'succeeded' });
+
+  // the durable record: the ticket's trail and its releases', in PostgreSQL, each entry once
+  const trail = async (): Promise<StoredAuditEvent[]> =>
+    (await call('GET', `/v1/tenants/acme/audit?ticket=${id}&limit=1000`, tokens.releaser)).body.events;
+  const stored = await eventually('the ticket finished in the audit record', async () => {
+    const events = await trail();
+    return events.some((e) => e.kind === 'ticket' && e.action === 'finished') ? events : undefined;
+  });
+  expect(stored.filter((e) => e.kind === 'ticket').map((e) => [e.actor, e.action, e.detail])).toEqual(
+    done.audit.map((e) => [e.by, e.action, e.detail]),
+  );
+  expect(new Set(stored.filter((e) => e.kind === 'release').map((e) => e.app))).toEqual(new Set([a, b, c, d]));
+  expect(stored.filter((e) => e.app === b && e.action === 'requested')).toHaveLength(2); // b's two releases
+  expect(new Set(stored.map((e) => e.id)).size).toBe(stored.length);
+  // it outlives Temporal: the ticket's workflows deleted, the trail reads the same, and its chain holds
+  const namespace = h.sandbox.info.temporalNamespace;
+  const runs = [{ workflowId: `ticket/acme/${id}` }, ...done.apps.map((x) => x.release!)];
+  for (const run of runs) await h.client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: run });
+  await eventually('the ticket gone from Temporal', async () =>
+    (await call('GET', `/v1/tenants/acme/tickets/${id}`, tokens.releaser)).status === 404 ? true : undefined,
+  );
+  expect(await trail()).toEqual(stored);
+  expect((await call('GET', '/v1/tenants/acme/audit/verify', tokens.releaser)).body).toMatchObject({ ok: true });
 });
 
 test('bad tickets are a 400 naming the field; nothing starts', async () => {

@@ -35,6 +35,7 @@ export async function startReleaseHarness(opts: { skipDrainForTests?: boolean; m
     taskQueue,
     kubeconfig: sandbox.info.kubeconfig,
     logger: createLogger('test-worker', 'warn'),
+    ...(sandbox.info.auditDatabaseUrl ? { auditDatabaseUrl: sandbox.info.auditDatabaseUrl } : {}),
     skipDrainForTests: opts.skipDrainForTests ?? false,
     metrics,
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivities: opts.maxConcurrentActivities } : {}),

@@ -60,6 +60,14 @@ test('apps run in dependency order, independent ones in parallel; the ticket suc
     expect(c!.startedAt! >= b!.finishedAt!).toBe(true);
     expect(d!.startedAt! < a!.finishedAt!).toBe(true); // d did not wait for a
     for (const app of Object.values(x)) expect(releasesOf(app).map((r) => r.revision)).toEqual([2, 2]);
+    // every entry of the ticket's trail and of its releases' went to the audit store, each once, naming the ticket
+    const events = [...w.audited.values()].filter((e) => e.ticket === id);
+    expect(events.filter((e) => e.kind === 'ticket').map((e) => [e.actor, e.action, e.detail])).toEqual(
+      done.audit.map((e) => [e.by, e.action, e.detail]),
+    );
+    expect(new Set(events.filter((e) => e.kind === 'release').map((e) => e.app))).toEqual(new Set(Object.values(x)));
+    const aRelease = await w.releases.status(stateOf(done, x.a).release!);
+    expect(events.filter((e) => e.app === x.a).map((e) => e.action)).toEqual(aRelease.audit.map((e) => e.action));
   } finally {
     w.podStepMs.value = 0;
   }

@@ -10,6 +10,7 @@ import { createReleaseQueueActivities, type Activities } from '../../activities/
 import type { EnsurePodReleasedInput, PodStepFailure } from '../../activities/types.js';
 import { AppSpecSchema, type CellOverride } from '../../domain/index.js';
 import { FailureTypes } from '../../domain/failures.js';
+import type { AuditEvent } from '../../domain/audit-chain.js';
 import { appEntityId } from '../../workflows/app-entity.js';
 import type { AppRecord } from '../../workflows/definitions.js';
 import type { ReleaseStatus, StatusView } from '../../workflows/release-status.js';
@@ -30,6 +31,8 @@ export interface WorkflowTestEnv {
   releases: ReleaseClient;
   taskQueue: string;
   /** Fake activities' knobs: a pod listed here fails its step (pod budget exceeded) until removed. */
+  /** What the workflows appended to the (fake) audit store, each entry once by id. */
+  audited: Map<string, AuditEvent>;
   /** Pods whose step fails (only when moved to `revision`, if given: a rollback then succeeds). */
   failing: Map<string, PodStepFailure & { revision?: number }>;
   /** Pods the fake ensurePodReleased was called for, in order, with the revision asked for and the cell's override. */
@@ -69,6 +72,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   });
   const taskQueue = `workflow-test-${Math.random().toString(36).slice(2, 8)}`;
   const failing = new Map<string, PodStepFailure & { revision?: number }>();
+  const audited = new Map<string, AuditEvent>();
   const released: { pod: string; revision: number; override?: CellOverride }[] = [];
   const handedBack: string[] = [];
   const podStepMs = { value: 0 };
@@ -105,6 +109,11 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
         ]),
       ),
     ensureWorkload: async () => ({ created: false, updated: true }),
+    appendAudit: async ({ events }) => {
+      const fresh = events.filter((e) => !audited.has(e.id));
+      for (const e of fresh) audited.set(e.id, e);
+      return { stored: true, inserted: fresh.length };
+    },
     ensurePodReleased: async (input: EnsurePodReleasedInput) => {
       if (podStepMs.value) await new Promise((r) => setTimeout(r, podStepMs.value));
       // a pod in an unreachable cluster hangs until the release gives it up (cancels it)
@@ -159,6 +168,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     releases: new ReleaseClient(env.client, taskQueue),
     taskQueue,
     failing,
+    audited,
     released,
     handedBack,
     podStepMs,

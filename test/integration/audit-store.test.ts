@@ -1,0 +1,89 @@
+import pg from 'pg';
+import { AuditStore } from '../../activities/audit-store.js';
+import type { AuditEvent } from '../../domain/audit-chain.js';
+import { connectSandbox, uniqueName, type TestSandbox } from '../support/sandbox.js';
+
+/**
+ * The audit store on the sandbox's real PostgreSQL: each entry stored once however often it is appended, one hash
+ * chain per tenant that concurrent writers never fork, and an edited or deleted row found by verify.
+ */
+let sandbox: TestSandbox;
+let store: AuditStore;
+let db: pg.Client;
+beforeAll(async () => {
+  sandbox = await connectSandbox();
+  const url = sandbox.info.auditDatabaseUrl;
+  if (!url) throw new Error('the sandbox has no audit database (sandbox.json: auditDatabaseUrl)');
+  store = await AuditStore.open(url);
+  db = new pg.Client({ connectionString: url });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.end();
+  await store?.close();
+});
+
+const events = (tenant: string, run: string, n: number, from = 1): AuditEvent[] =>
+  Array.from({ length: n }, (_, i) => ({
+    id: `release/${tenant}/pay/${run}/${from + i}`,
+    tenant,
+    at: new Date(Date.UTC(2026, 10, 26, 12, 0, from + i)).toISOString(),
+    kind: 'release' as const,
+    workflowId: `release/${tenant}/pay`,
+    runId: run,
+    app: 'pay',
+    actor: i % 2 ? 'alice' : 'barista',
+    action: i % 2 ? 'approved' : 'group-started',
+    detail: `step ${from + i}`,
+  }));
+
+test('entries appended again (a retried activity) are stored once, in order, and the chain holds', async () => {
+  const tenant = uniqueName('audit');
+  const batch = events(tenant, 'r1', 5);
+  expect(await store.append(batch)).toEqual({ inserted: 5 });
+  expect(await store.append(batch)).toEqual({ inserted: 0 });
+  expect(await store.append([...batch.slice(3), ...events(tenant, 'r1', 2, 6)])).toEqual({ inserted: 2 });
+  const { events: stored } = await store.query({ tenant });
+  expect(stored.map((e) => e.detail)).toEqual(['step 1', 'step 2', 'step 3', 'step 4', 'step 5', 'step 6', 'step 7']);
+  expect(stored[1]).toMatchObject({ actor: 'alice', action: 'approved', app: 'pay', kind: 'release', at: '2026-11-26T12:00:02.000Z' });
+  expect(await store.verify(tenant)).toEqual({ tenant, ok: true, checked: 7 });
+  // filters and pages
+  expect((await store.query({ tenant, actor: 'alice' })).events.map((e) => e.detail)).toEqual(['step 2', 'step 4', 'step 7']);
+  const first = await store.query({ tenant, limit: 3 });
+  expect(first.events).toHaveLength(3);
+  const second = await store.query({ tenant, limit: 3, after: first.next! });
+  expect(second.events.map((e) => e.detail)).toEqual(['step 4', 'step 5', 'step 6']);
+  expect((await store.query({ tenant, since: '2026-11-26T12:00:06Z' })).events.map((e) => e.detail)).toEqual(['step 6', 'step 7']);
+});
+
+test('concurrent writers of one tenant never fork its chain', async () => {
+  const tenant = uniqueName('audit');
+  await Promise.all(Array.from({ length: 8 }, (_, w) => store.append(events(tenant, `run${w}`, 10))));
+  expect(await store.verify(tenant)).toEqual({ tenant, ok: true, checked: 80 });
+});
+
+test('a row edited or deleted in PostgreSQL is named by verify', async () => {
+  const edited = uniqueName('audit');
+  await store.append(events(edited, 'r1', 6));
+  const victim = (await store.query({ tenant: edited })).events[3]!;
+  await db.query('UPDATE audit_events SET detail = $1 WHERE event_id = $2', ['nothing to see', victim.id]);
+  expect(await store.verify(edited)).toEqual({
+    tenant: edited,
+    ok: false,
+    checked: 3,
+    broken: { seq: victim.seq, id: victim.id, reason: 'its content was edited after it was written' },
+  });
+
+  const deleted = uniqueName('audit');
+  await store.append(events(deleted, 'r1', 6));
+  const all = (await store.query({ tenant: deleted })).events;
+  await db.query('DELETE FROM audit_events WHERE event_id = $1', [all[2]!.id]);
+  expect(await store.verify(deleted)).toEqual({
+    tenant: deleted,
+    ok: false,
+    checked: 2,
+    broken: { seq: all[3]!.seq, id: all[3]!.id, reason: 'the entry before it was deleted, edited or inserted' },
+  });
+  // other tenants' chains are their own
+  expect((await store.verify(uniqueName('audit'))).ok).toBe(true);
+});
