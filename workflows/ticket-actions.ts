@@ -1,3 +1,4 @@
+import type { UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import { z } from 'zod';
 import { describeIssues, toFieldIssues } from '../domain/index.js';
@@ -92,7 +93,7 @@ function apply<A extends TicketAction>(t: TicketTracker, action: A, input: Ticke
 export function wireTicketActions(t: TicketTracker): void {
   for (const action of TICKET_ACTIONS) {
     setHandler(
-      ticketActions[action] as ReturnType<typeof import('@temporalio/workflow').defineUpdate<TicketActionResult, [unknown]>>,
+      ticketActions[action] as UpdateDefinition<TicketActionResult, [unknown]>,
       (raw: unknown): TicketActionResult => {
         const input = parse(action, raw);
         const refused = refusal(t, action, input);
