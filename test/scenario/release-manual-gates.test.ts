@@ -134,7 +134,7 @@ test('bad input is refused with the field named and nothing started', async () =
   };
   await expect(h.releases.upsertApp({ ...spec(app, 'registry.local/x:1'), placement: { cells: [] } }, 'alice')).rejects.toMatchObject({
     code: 'INVALID_INPUT',
-    issues: [expect.objectContaining({ field: 'placement.cells' })],
+    issues: [expect.objectContaining({ field: 'placement', message: 'placement must name at least one cell or cluster' })],
   });
   await expect(h.releases.upsertApp(spec(app, 'not an image!'), 'alice')).rejects.toMatchObject({
     issues: [expect.objectContaining({ field: 'template.containers[0].image' })],
