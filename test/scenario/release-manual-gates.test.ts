@@ -151,7 +151,7 @@ test('bad input is refused with the field named and nothing started', async () =
     field: 'revision',
     message: expect.stringContaining('does not exist'),
   });
-  expect((await refused({ app, tenant: 'acme', requestedBy: 'x', mask: ['rz99z'] })).issues[0]?.field).toBe('mask');
+  expect((await refused({ app, tenant: 'acme', requestedBy: 'x', mask: ['rz99z'] })).issues[0]?.field).toBe('mask.cells');
   // nothing was started for this app, and nothing was created in any cluster
   await expect(h.client.workflow.getHandle(`release/acme/${app}`).describe()).rejects.toMatchObject({ name: 'WorkflowNotFoundError' });
   for (const cell of ['rz00a', 'rz00b']) expect(await statefulSetExists(h.sandbox, 'kc1', 'acme-prod', `${app}-${cell}`)).toBe(false);
