@@ -15,6 +15,7 @@ import { createClusterProbes } from './probe-clusters.js';
 import { createResolveCells, createResolveReachableCells } from './resolve-cells.js';
 import { createCellsOfClusters } from './resolve-placement.js';
 import { createPrepareRelease, createStartQueuedRelease } from './start-queued-release.js';
+import { createActiveChangeWindow } from './active-change-window.js';
 
 export { Clusters } from './clusters.js';
 export { AuditStore } from './audit-store.js';
@@ -94,6 +95,7 @@ export function createReleaseQueueActivities(temporal: Client) {
   return {
     startQueuedRelease: createStartQueuedRelease(temporal),
     prepareRelease: createPrepareRelease(temporal),
+    activeChangeWindow: createActiveChangeWindow(temporal),
     awaitReleaseClosed: createAwaitReleaseClosed(temporal),
   };
 }

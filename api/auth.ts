@@ -15,6 +15,8 @@ export const PERMISSIONS = {
   'release:steer': ['releaser', 'approver', 'admin'], // pause, resume, abort, rollback
   'release:approve': ['approver', 'admin'], // approve, promote-all, skip-pod
   'ticket:skip': ['admin'], // mark a ticket's app done by hand
+  'release:bypass-window': ['admin'], // let a release pass a change window
+  'tenant:settings': ['admin'], // change windows
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

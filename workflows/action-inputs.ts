@@ -30,6 +30,9 @@ export const actionInputSchemas: { [A in ReleaseAction]: z.ZodType<ActionInputs[
   rollback: actor,
   'promote-all': actor,
   'skip-pod': actor.extend({ pod: z.string({ error: 'is required: the pod to skip' }).min(1, 'must not be empty').max(253) }),
+  'bypass-window': actor.extend({
+    reason: z.string({ error: 'is required: why the change window is bypassed' }).trim().min(1, 'must not be empty: why').max(1000),
+  }),
 };
 
 /** The input of `action`, or why it is not one ("by: is required: who takes the action; group: ..."). */

@@ -32,6 +32,7 @@ import { releasePods } from './release-pods.js';
 import { resolveCellsOrSkip, skipUnreachableClusters, unlessCellSkipped, whileWatchingClusters } from './release-disaster.js';
 import { ReleaseTracker } from './release-state.js';
 import { AuditOutbox } from './audit-outbox.js';
+import { respectChangeWindows } from './change-windows.js';
 import type { ReleaseStatus } from './release-status.js';
 
 export interface AppReleaseInput {
@@ -124,6 +125,9 @@ async function runRelease(t: ReleaseTracker, requested: AppReleaseInput): Promis
     if (t.stopRequested) break;
     t.currentGroup = group.index;
     t.phase('running');
+    // v2: a group starts only outside the tenant's change windows
+    if (patched('change-windows')) await respectChangeWindows(t, app.tenant);
+    if (t.stopRequested) break;
     if (disaster) await skipUnreachableClusters(t, plan, group.pods);
     const pods = disaster ? group.pods.filter((p) => !t.inLedger(p.cell)) : group.pods;
     const moveGroup = async () => {

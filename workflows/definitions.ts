@@ -24,6 +24,8 @@ export interface ActionInputs {
   rollback: Actor;
   'promote-all': Actor;
   'skip-pod': Actor & { pod: string };
+  /** An admin lets the release pass the change window it waits for (a reason is required). */
+  'bypass-window': Actor & { reason: string };
 }
 export type ReleaseAction = keyof ActionInputs;
 export const RELEASE_ACTIONS = [
@@ -34,6 +36,7 @@ export const RELEASE_ACTIONS = [
   'rollback',
   'promote-all',
   'skip-pod',
+  'bypass-window',
 ] as const satisfies readonly ReleaseAction[];
 
 /** What an accepted action did: the audit entry it recorded and the release's state right after. */
@@ -67,6 +70,7 @@ export const releaseActions: { [A in ReleaseAction]: ReturnType<typeof releaseAc
   rollback: releaseAction('rollback'),
   'promote-all': releaseAction('promote-all'),
   'skip-pod': releaseAction('skip-pod'),
+  'bypass-window': releaseAction('bypass-window'),
 };
 /** The release's status; without a view, every pod (as always); `{ detail: 'summary' }` or `{ group }` keep it small. */
 export const statusQuery = defineQuery<ReleaseStatus, [StatusView?]>('status');

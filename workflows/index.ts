@@ -6,3 +6,4 @@ export { releaseQueue } from './queued-release.js';
 export { releaseBatch } from './release-batch.js';
 export { probeClusters } from './probe-clusters.js';
 export { releaseTicket } from './release-ticket.js';
+export { tenantSettings } from './tenant-settings.js';

@@ -92,6 +92,13 @@ const rules: { [A in ReleaseAction]: ActionRule<ActionInputs[A]> } = {
       return recorded(t, a.by, 'promote-all', a.reason);
     },
   },
+  'bypass-window': {
+    refusal: (t) => (t.window ? undefined : `not waiting for a change window (state ${t.state})`),
+    apply(t, a) {
+      t.bypassedWindows.set(t.window!.name, a);
+      return recorded(t, a.by, 'window-bypassed', `'${t.window!.name}': ${a.reason}`);
+    },
+  },
   'skip-pod': {
     refusal(t, a) {
       const pod = t.pods.get(a.pod);

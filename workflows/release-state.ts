@@ -54,6 +54,9 @@ export class ReleaseTracker {
   readonly ledger: SkippedCell[] = [];
   readonly lostClusters = new Map<string, string>();
   mode: 'normal' | 'disaster' = 'normal';
+  /** The change window it waits for now, and the windows an admin let it pass. */
+  window: { name: string; until: string; reason?: string } | undefined;
+  readonly bypassedWindows = new Map<string, Actor>();
   plan: ReleasePlan | undefined;
   readonly startedAt = new Date().toISOString();
   finishedAt: string | undefined;
@@ -193,6 +196,7 @@ export class ReleaseTracker {
       state: this.state,
       ...(this.currentGroup !== undefined ? { currentGroup: this.currentGroup } : {}),
       ...(this.paused ? { paused: this.paused } : {}),
+      ...(this.window ? { window: this.window } : {}),
       groups: (this.plan?.groups ?? []).map((g) => ({
         index: g.index,
         beta: g.beta,

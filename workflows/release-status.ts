@@ -5,6 +5,8 @@ export const RELEASE_STATES = [
   'planning',
   'running',
   'waiting-approval',
+  /** At a group boundary inside a change window of the tenant: goes on by itself when it ends (or an admin bypasses it). */
+  'waiting-window',
   'verifying',
   'paused',
   'rolling-back',
@@ -123,6 +125,8 @@ export interface ReleaseStatus {
   batches?: BatchRef[];
   gates: GateStatus[];
   audit: AuditEntry[];
+  /** The change window the release waits for at a group boundary (state waiting-window). */
+  window?: { name: string; until: string; reason?: string };
   /** `disaster`: unreachable clusters' cells are skipped into `ledger` instead of pausing the release. */
   mode?: 'normal' | 'disaster';
   /** Cells skipped by a disaster-mode release (empty or absent otherwise). */

@@ -4,6 +4,7 @@ import { AppSpecFields, DomainError, dnsLabel } from '../../domain/index.js';
 import { TokenStore } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { createErrorHandler } from '../errors.js';
+import { getChangeWindows, setChangeWindows } from '../change-windows.js';
 
 export const AppParams = z.strictObject({ tenant: dnsLabel, app: dnsLabel });
 /** The PUT body: the spec without name and tenant (from the path); cross-field rules run in upsertApp. */
@@ -48,6 +49,33 @@ export const appRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       async (req) => {
         TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
         return { apps: await ctx.releases.listApps(req.params.tenant, req.query.limit) };
+      },
+    );
+
+    app.put(
+      '/v1/tenants/:tenant/change-windows',
+      {
+        schema: {
+          params: z.strictObject({ tenant: dnsLabel }),
+          body: z.strictObject({ windows: z.array(z.unknown()).max(200) }),
+          tags: ['tenants'],
+          summary: "Set the tenant's change windows (admin): no release starts a group inside one",
+          description: '400 names the field of a bad window (kind, times, days, time zone, a name used twice).',
+        },
+      },
+      async (req) => {
+        const identity = ctx.identify(req);
+        TokenStore.authorize(identity, 'tenant:settings', req.params.tenant);
+        return setChangeWindows(ctx.releases, req.params.tenant, req.body.windows, identity.name);
+      },
+    );
+
+    app.get(
+      '/v1/tenants/:tenant/change-windows',
+      { schema: { params: z.strictObject({ tenant: dnsLabel }), tags: ['tenants'], summary: "The tenant's change windows" } },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        return getChangeWindows(ctx.releases, req.params.tenant);
       },
     );
 

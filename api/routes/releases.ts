@@ -26,6 +26,7 @@ const ACTION_BODIES = {
   rollback: ActionBody,
   'promote-all': ActionBody,
   'skip-pod': ActionBody.extend({ pod: z.string().min(1).max(253) }),
+  'bypass-window': ActionBody.extend({ reason: z.string().trim().min(1, 'why the change window is bypassed').max(1000) }),
 } satisfies Record<ReleaseAction, z.ZodType>;
 const ACTION_PERMISSIONS: Record<ReleaseAction, Permission> = {
   approve: 'release:approve',
@@ -35,6 +36,7 @@ const ACTION_PERMISSIONS: Record<ReleaseAction, Permission> = {
   resume: 'release:steer',
   abort: 'release:steer',
   rollback: 'release:steer',
+  'bypass-window': 'release:bypass-window',
 };
 
 /** Which part of a release's status to answer with: every pod (default), no pod, or one group's (`current` too). */

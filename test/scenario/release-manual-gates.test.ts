@@ -134,7 +134,7 @@ test('bad input is refused with the field named and nothing started', async () =
   };
   await expect(h.releases.upsertApp({ ...spec(app, 'registry.local/x:1'), placement: { cells: [] } }, 'alice')).rejects.toMatchObject({
     code: 'INVALID_INPUT',
-    issues: [expect.objectContaining({ field: 'placement.cells' })],
+    issues: [expect.objectContaining({ field: 'placement', message: 'placement must name at least one cell or cluster' })],
   });
   await expect(h.releases.upsertApp(spec(app, 'not an image!'), 'alice')).rejects.toMatchObject({
     issues: [expect.objectContaining({ field: 'template.containers[0].image' })],
@@ -151,7 +151,7 @@ test('bad input is refused with the field named and nothing started', async () =
     field: 'revision',
     message: expect.stringContaining('does not exist'),
   });
-  expect((await refused({ app, tenant: 'acme', requestedBy: 'x', mask: ['rz99z'] })).issues[0]?.field).toBe('mask');
+  expect((await refused({ app, tenant: 'acme', requestedBy: 'x', mask: ['rz99z'] })).issues[0]?.field).toBe('mask.cells');
   // nothing was started for this app, and nothing was created in any cluster
   await expect(h.client.workflow.getHandle(`release/acme/${app}`).describe()).rejects.toMatchObject({ name: 'WorkflowNotFoundError' });
   for (const cell of ['rz00a', 'rz00b']) expect(await statefulSetExists(h.sandbox, 'kc1', 'acme-prod', `${app}-${cell}`)).toBe(false);

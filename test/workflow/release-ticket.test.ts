@@ -1,7 +1,7 @@
 import { TicketClient } from '../../api/ticket-client.js';
 import { DomainError } from '../../domain/index.js';
 import type { TicketStatus } from '../../workflows/ticket-definitions.js';
-import { startWorkflowTestEnv, type WorkflowTestEnv } from './workflow-env.js';
+import { startWorkflowTestEnv, until as untilRelease, type WorkflowTestEnv } from './workflow-env.js';
 
 /**
  * The ReleaseTicket workflow on Temporal's time-skipping test server: real App release children, fake pod steps.
@@ -155,6 +155,31 @@ test('approval before start, per-app approval, abort: nothing starts unapproved;
   for (const app of [y.b, y.c, y.d]) expect(stateOf(aborted, app).state).toBe('aborted');
   expect(releasesOf(y.b)).toEqual([]);
   await expect(tickets.act('acme', perApp.id, 'resume', { by: 'dave' })).rejects.toThrow(/has ended/);
+});
+
+test('an app whose release is already in flight is queued behind it, says so, and runs once that one ends', async () => {
+  const x = await fourApps();
+  const before = await w.releases.startRelease({
+    app: x.a,
+    tenant: 'acme',
+    requestedBy: 'erin',
+    strategy: { groups: 2, gate: { type: 'manual' } },
+  });
+  await untilRelease(w.releases, before, 'the release in flight at its gate', (s) => s.state === 'waiting-approval');
+  const { id } = await tickets.create({ tenant: 'acme', title: 'behind', entries: [{ app: x.a, strategy: { groups: 1 } }] }, 'alice');
+  const queued = await until(
+    id,
+    'a queued behind the release in flight',
+    (s) => stateOf(s, x.a).state === 'queued' && !!stateOf(s, x.a).reason,
+  );
+  expect(stateOf(queued, x.a).reason).toBe(`behind the release of ${x.a} already in flight`);
+  expect(releasesOf(x.a)).toHaveLength(1); // the first group of the release in flight only
+  await w.releases.approve(before, { by: 'erin' });
+  const done = await tickets.result('acme', id);
+  expect(done.state).toBe('succeeded');
+  expect((await w.releases.result(before)).state).toBe('succeeded');
+  expect(stateOf(done, x.a)).toMatchObject({ state: 'succeeded', attempts: 1 });
+  expect(stateOf(done, x.a).release?.runId).not.toBe(before.runId);
 });
 
 test('bad tickets are refused naming the field, and nothing starts', async () => {

@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify';
+import { hashToken, TokenStore } from '../../api/auth.js';
+import { buildApi } from '../../api/server.js';
+import { createLogger } from '../../sandbox/logger.js';
+import type { ReleaseStatus } from '../../workflows/release-status.js';
+import { eventually, uniqueName } from '../support/sandbox.js';
+import { appPods, imageOf, startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
+import { appSpec } from '../support/app-spec.js';
+
+/**
+ * Change windows on the real sandbox, through the HTTP API: an admin sets a window; a release reaching a group
+ * inside it waits, says until when, and goes on by itself when it ends; an admin (not a releaser) bypasses one with
+ * a reason, recorded. Every window is removed at the end: the sandbox is shared with the other test files.
+ */
+const tokens = { admin: 'cw-admin', releaser: 'cw-releaser' };
+let h: ReleaseHarness;
+let api: FastifyInstance;
+let base = '';
+beforeAll(async () => {
+  h = await startReleaseHarness();
+  const store = new TokenStore([
+    { name: 'ada', sha256: hashToken(tokens.admin), roles: ['admin'], tenants: ['acme'] },
+    { name: 'rita', sha256: hashToken(tokens.releaser), roles: ['releaser'], tenants: ['acme'] },
+  ]);
+  api = await buildApi({ releases: h.releases, tokens: store, logger: createLogger('api', 'warn') });
+  base = await api.listen({ port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await call('PUT', '/v1/tenants/acme/change-windows', tokens.admin, { windows: [] }).catch(() => undefined);
+  await api?.close();
+  await h?.stop();
+});
+
+async function call(method: string, url: string, token: string, payload?: unknown) {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+const window = (name: string, seconds: number) => ({
+  kind: 'once',
+  name,
+  reason: 'test freeze',
+  start: new Date(Date.now() - 1_000).toISOString(),
+  end: new Date(Date.now() + seconds * 1_000).toISOString(),
+});
+async function released(app: string): Promise<void> {
+  await h.releases.upsertApp(appSpec(app, `registry.local/${app}:1`, { cells: ['rz00b'], replicasPerCell: 1 }), 'alice');
+  expect(
+    (await h.releases.result(await h.releases.startRelease({ app, tenant: 'acme', requestedBy: 'alice', strategy: { groups: 1 } }))).state,
+  ).toBe('succeeded');
+  await h.releases.upsertApp(appSpec(app, `registry.local/${app}:2`, { cells: ['rz00b'], replicasPerCell: 1 }), 'alice');
+}
+const status = async (app: string): Promise<ReleaseStatus> =>
+  (await call('GET', `/v1/tenants/acme/apps/${app}/release`, tokens.releaser)).body;
+
+test('a release inside a window waits and goes on by itself when it ends; an admin bypasses one with a reason', async () => {
+  const app = uniqueName('frozen');
+  await released(app);
+  expect((await call('PUT', '/v1/tenants/acme/change-windows', tokens.releaser, { windows: [window('x', 10)] })).status).toBe(403);
+  const bad = await call('PUT', '/v1/tenants/acme/change-windows', tokens.admin, {
+    windows: [{ kind: 'once', name: 'x', start: '2026-12-02T00:00:00Z', end: '2026-12-01T00:00:00Z' }],
+  });
+  expect(bad.status).toBe(400);
+  expect(bad.body.issues.map((i: { field: string }) => i.field)).toEqual(['windows[0].end']);
+  try {
+    const set = await call('PUT', '/v1/tenants/acme/change-windows', tokens.admin, { windows: [window('deploy-freeze', 12)] });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ tenant: 'acme', updatedBy: 'ada', changeWindows: [{ name: 'deploy-freeze' }] });
+    expect((await call('GET', '/v1/tenants/acme/change-windows', tokens.releaser)).body.changeWindows).toHaveLength(1);
+
+    const started = await call('POST', `/v1/tenants/acme/apps/${app}/release`, tokens.releaser, { strategy: { groups: 1 } });
+    expect(started.status).toBe(201);
+    const waiting = await eventually('waiting for the window', async () => {
+      const s = await status(app);
+      return s.state === 'waiting-window' ? s : undefined;
+    });
+    expect(waiting.window).toMatchObject({ name: 'deploy-freeze', reason: 'test freeze' });
+    expect((await appPods(h.sandbox, 'kc1', 'acme-prod', app)).map(imageOf)).toEqual([`registry.local/${app}:1`]);
+    const done = await eventually(
+      'the release after the window',
+      async () => {
+        const s = await status(app);
+        return s.state === 'succeeded' ? s : undefined;
+      },
+      60_000,
+    );
+    expect(done.audit.map((e) => e.action)).toEqual(expect.arrayContaining(['window-wait', 'finished']));
+    expect((await appPods(h.sandbox, 'kc1', 'acme-prod', app)).map(imageOf)).toEqual([`registry.local/${app}:2`]);
+
+    // a long window: bypassed by an admin, not by a releaser
+    const other = uniqueName('bypass');
+    await released(other);
+    await call('PUT', '/v1/tenants/acme/change-windows', tokens.admin, { windows: [window('quarter-end', 3600)] });
+    await call('POST', `/v1/tenants/acme/apps/${other}/release`, tokens.releaser, { strategy: { groups: 1 } });
+    await eventually('waiting for the long window', async () => ((await status(other)).state === 'waiting-window' ? true : undefined));
+    expect((await call('POST', `/v1/tenants/acme/apps/${other}/release/bypass-window`, tokens.releaser, { reason: 'hotfix' })).status).toBe(
+      403,
+    );
+    expect((await call('POST', `/v1/tenants/acme/apps/${other}/release/bypass-window`, tokens.admin, {})).status).toBe(400);
+    const bypass = await call('POST', `/v1/tenants/acme/apps/${other}/release/bypass-window`, tokens.admin, { reason: 'hotfix INC-7' });
+    expect(bypass.status).toBe(200);
+    expect(bypass.body.recorded).toMatchObject({ by: 'ada', action: 'window-bypassed', detail: "'quarter-end': hotfix INC-7" });
+    const passed = await eventually('the bypassed release', async () => {
+      const s = await status(other);
+      return s.state === 'succeeded' ? s : undefined;
+    });
+    expect(passed.window).toBeUndefined();
+  } finally {
+    await call('PUT', '/v1/tenants/acme/change-windows', tokens.admin, { windows: [] });
+  }
+});
