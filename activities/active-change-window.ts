@@ -7,7 +7,10 @@ import { tenantSettingsId, tenantSettingsQuery } from '../workflows/tenant-setti
  * time-skipped workflow asks about its time). A tenant that never set windows has none.
  */
 export function createActiveChangeWindow(temporal: Client) {
-  return async function activeChangeWindow(input: { tenant: string; at: string }): Promise<{ name: string; until: string; reason?: string } | null> {
+  return async function activeChangeWindow(input: {
+    tenant: string;
+    at: string;
+  }): Promise<{ name: string; until: string; reason?: string } | null> {
     const settings = await temporal.workflow
       .getHandle(tenantSettingsId(input.tenant))
       .query(tenantSettingsQuery)

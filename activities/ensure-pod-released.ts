@@ -255,7 +255,12 @@ async function removeStaleMetadata(
   const { name, namespace, uid } = pod.metadata as { name: string; namespace: string; uid: string };
   return await client.core
     .patchNamespacedPod({ name, namespace, fieldManager: FIELD_MANAGER, body: { metadata: { uid, annotations, labels } } }, mergePatch)
-    .catch((err: unknown) => rethrowKubeError(err, `removing stale keys ${[...Object.keys(annotations), ...Object.keys(labels)].join(', ')} from pod ${namespace}/${name}`));
+    .catch((err: unknown) =>
+      rethrowKubeError(
+        err,
+        `removing stale keys ${[...Object.keys(annotations), ...Object.keys(labels)].join(', ')} from pod ${namespace}/${name}`,
+      ),
+    );
 }
 
 /**

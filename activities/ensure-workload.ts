@@ -176,7 +176,11 @@ function templatePatch(current: V1StatefulSet, desired: V1StatefulSet, policy: M
   const { annotations, labels } = templateMetadataChanges(current, desired, policy);
   return {
     ...template,
-    metadata: { ...template.metadata, labels: { ...template.metadata?.labels, ...labels }, annotations: { ...template.metadata?.annotations, ...annotations } },
+    metadata: {
+      ...template.metadata,
+      labels: { ...template.metadata?.labels, ...labels },
+      annotations: { ...template.metadata?.annotations, ...annotations },
+    },
   };
 }
 

@@ -19,7 +19,10 @@ export function desiredContainers(revision: Revision, cell: string) {
 }
 
 /** The annotations and labels of a cell's pods at `revision` that come from the App (Barista's own labels aside). */
-export function desiredPodMetadata(revision: Revision, cell: string): { labels: Record<string, string>; annotations: Record<string, string> } {
+export function desiredPodMetadata(
+  revision: Revision,
+  cell: string,
+): { labels: Record<string, string>; annotations: Record<string, string> } {
   return {
     labels: { ...(revision.template.labels ?? {}) },
     annotations: { ...(revision.template.annotations ?? {}), ...(revision.overrides[cell]?.annotations ?? {}) },

@@ -97,7 +97,9 @@ async function runCheck<T>(client: Client, taskQueue: string, spec: AppSpec, wor
 /** A cell or cluster not `known` before whose cluster did not answer: UnavailableError naming the cluster (503). */
 function refuseUnchecked(spec: AppSpec, checks: PlacementChecks, known: string[]): void {
   const unchecked = [
-    ...checks.cells.flatMap((c) => (c.outcome === 'unchecked' && !known.includes(c.cell) ? [{ name: `cells ${c.cell}`, reason: c.reason }] : [])),
+    ...checks.cells.flatMap((c) =>
+      c.outcome === 'unchecked' && !known.includes(c.cell) ? [{ name: `cells ${c.cell}`, reason: c.reason }] : [],
+    ),
     ...checks.clusters.flatMap((k) =>
       k.outcome === 'unchecked' && !known.includes(k.cluster) ? [{ name: `the cells of cluster ${k.cluster}`, reason: k.reason }] : [],
     ),

@@ -11,7 +11,13 @@ import type { ReleaseClient } from './release-client.js';
  */
 export async function setChangeWindows(releases: ReleaseClient, tenant: string, windows: unknown, by: string): Promise<TenantSettings> {
   const parsed = ChangeWindowsSchema.safeParse(windows);
-  if (!parsed.success) throw DomainError.invalid(toFieldIssues(parsed.error).map((i) => ({ ...i, field: `windows${i.field === '(root)' ? '' : i.field.startsWith('[') ? i.field : `.${i.field}`}` })));
+  if (!parsed.success)
+    throw DomainError.invalid(
+      toFieldIssues(parsed.error).map((i) => ({
+        ...i,
+        field: `windows${i.field === '(root)' ? '' : i.field.startsWith('[') ? i.field : `.${i.field}`}`,
+      })),
+    );
   try {
     return await releases.client.workflow.executeUpdateWithStart(setChangeWindowsUpdate, {
       args: [{ windows: parsed.data, by }],

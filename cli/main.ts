@@ -107,7 +107,9 @@ release
       const body = {
         ...(o.revision !== undefined ? { revision: o.revision } : {}),
         ...(o.mask || o.maskClusters
-          ? { mask: { ...(o.mask ? { cells: o.mask.split(',') } : {}), ...(o.maskClusters ? { clusters: o.maskClusters.split(',') } : {}) } }
+          ? {
+              mask: { ...(o.mask ? { cells: o.mask.split(',') } : {}), ...(o.maskClusters ? { clusters: o.maskClusters.split(',') } : {}) },
+            }
           : {}),
         ...(o.reason ? { reason: o.reason } : {}),
         ...(o.queue ? { queue: true } : {}),
@@ -212,7 +214,11 @@ release
   .description('let the release of <tenant>/<app> pass the change window it waits for (admin; recorded)')
   .requiredOption('--reason <text>', 'why (recorded)')
   .action(async (ref: string, o: { reason: string }) => {
-    console.log(renderActionResult(await api<ActionAnswer>(await loadConfig(), 'POST', `${appRoute(ref)}/release/bypass-window`, { reason: o.reason })));
+    console.log(
+      renderActionResult(
+        await api<ActionAnswer>(await loadConfig(), 'POST', `${appRoute(ref)}/release/bypass-window`, { reason: o.reason }),
+      ),
+    );
   });
 
 const windows = program.command('windows').description("a tenant's change windows: no release starts a group inside one");
@@ -222,26 +228,29 @@ windows
   .requiredOption('-f, --file <file>', 'windows.yaml')
   .action(async (tenant: string, o: { file: string }) => {
     const list = parseYaml(await readFile(o.file, 'utf8')) as unknown;
-    const set = await api<{ changeWindows: { name: string }[] }>(await loadConfig(), 'PUT', `/v1/tenants/${encodeURIComponent(tenant)}/change-windows`, {
-      windows: list ?? [],
-    });
+    const set = await api<{ changeWindows: { name: string }[] }>(
+      await loadConfig(),
+      'PUT',
+      `/v1/tenants/${encodeURIComponent(tenant)}/change-windows`,
+      {
+        windows: list ?? [],
+      },
+    );
     console.log(`${tenant}: ${set.changeWindows.length} change windows (${set.changeWindows.map((w) => w.name).join(', ') || 'none'})`);
   });
-windows
-  .command('list <tenant>')
-  .action(async (tenant: string) => {
-    const s = await api<{ changeWindows: Record<string, unknown>[]; updatedBy?: string }>(
-      await loadConfig(),
-      'GET',
-      `/v1/tenants/${encodeURIComponent(tenant)}/change-windows`,
+windows.command('list <tenant>').action(async (tenant: string) => {
+  const s = await api<{ changeWindows: Record<string, unknown>[]; updatedBy?: string }>(
+    await loadConfig(),
+    'GET',
+    `/v1/tenants/${encodeURIComponent(tenant)}/change-windows`,
+  );
+  for (const w of s.changeWindows)
+    console.log(
+      w.kind === 'once'
+        ? `${String(w.name).padEnd(20)} once    ${String(w.start)} → ${String(w.end)}${w.reason ? `  (${String(w.reason)})` : ''}`
+        : `${String(w.name).padEnd(20)} weekly  ${(w.days as string[]).join(',')} ${String(w.from)}–${String(w.to)} ${String(w.timeZone)}${w.reason ? `  (${String(w.reason)})` : ''}`,
     );
-    for (const w of s.changeWindows)
-      console.log(
-        w.kind === 'once'
-          ? `${String(w.name).padEnd(20)} once    ${String(w.start)} → ${String(w.end)}${w.reason ? `  (${String(w.reason)})` : ''}`
-          : `${String(w.name).padEnd(20)} weekly  ${(w.days as string[]).join(',')} ${String(w.from)}–${String(w.to)} ${String(w.timeZone)}${w.reason ? `  (${String(w.reason)})` : ''}`,
-      );
-  });
+});
 
 release
   .command('skip-pod <app> <pod>')

@@ -14,7 +14,9 @@ export function renderRelease(s: ReleaseStatus): string[] {
       `  PAUSED: ${s.paused.reason}${s.paused.pod ? ` (pod ${s.paused.pod}, step ${s.paused.step})` : ''}${s.paused.by ? ` by ${s.paused.by}` : ''}`,
     );
   if (s.window)
-    lines.push(`  CHANGE WINDOW '${s.window.name}' until ${s.window.until}${s.window.reason ? ` (${s.window.reason})` : ''}: goes on by itself then`);
+    lines.push(
+      `  CHANGE WINDOW '${s.window.name}' until ${s.window.until}${s.window.reason ? ` (${s.window.reason})` : ''}: goes on by itself then`,
+    );
   for (const g of s.groups) {
     const pods = s.pods.filter((p) => p.group === g.index);
     // a summary or one-group view lists no pods for the other groups: their counts come from the release

@@ -113,7 +113,10 @@ function metadataKeyIssues(spec: z.output<typeof AppSpecFields>): { path: (strin
   const sets: { path: (string | number)[]; keys: string[] }[] = [
     { path: ['template', 'annotations'], keys: Object.keys(spec.template.annotations ?? {}) },
     { path: ['template', 'labels'], keys: Object.keys(spec.template.labels ?? {}) },
-    ...Object.entries(spec.overrides).map(([cell, o]) => ({ path: ['overrides', cell, 'annotations'], keys: Object.keys(o.annotations ?? {}) })),
+    ...Object.entries(spec.overrides).map(([cell, o]) => ({
+      path: ['overrides', cell, 'annotations'],
+      keys: Object.keys(o.annotations ?? {}),
+    })),
     ...Object.entries(spec.clusterOverrides ?? {}).map(([cluster, o]) => ({
       path: ['clusterOverrides', cluster, 'annotations'],
       keys: Object.keys(o.annotations ?? {}),
@@ -124,7 +127,12 @@ function metadataKeyIssues(spec: z.output<typeof AppSpecFields>): { path: (strin
       if (isReservedKey(key)) return [{ path: [...path, key], message: `"${key}" is kept by Barista or Kubernetes; an App cannot set it` }];
       const status = spec.metadataPolicy?.status.find((p) => matchesAny(key, [p]));
       return status
-        ? [{ path: [...path, key], message: `"${key}" matches status pattern "${status}" of metadataPolicy: Barista never writes status keys` }]
+        ? [
+            {
+              path: [...path, key],
+              message: `"${key}" matches status pattern "${status}" of metadataPolicy: Barista never writes status keys`,
+            },
+          ]
         : [];
     }),
   );
@@ -219,7 +227,11 @@ function layered(under: CellOverride | undefined, over: CellOverride | undefined
  * cluster over template). Everything downstream (plans, workloads, pods) reads `overrides[cell]` only. A
  * revision without cluster overrides comes back as it is.
  */
-export function withClusterOverrides(revision: Revision, cells: Iterable<string>, clusterOf: (cell: string) => string | undefined): Revision {
+export function withClusterOverrides(
+  revision: Revision,
+  cells: Iterable<string>,
+  clusterOf: (cell: string) => string | undefined,
+): Revision {
   if (!nonEmpty(revision.clusterOverrides)) return revision;
   const byCluster = revision.clusterOverrides;
   const overrides: Record<string, CellOverride> = { ...revision.overrides };

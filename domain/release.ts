@@ -128,7 +128,12 @@ export function planRelease(input: {
       ? [{ field: 'mask.cells', message: `cells ${outside.cells.join(', ')} are not in the placement of ${app.name} (${placed})` }]
       : []),
     ...(outside.clusters.length
-      ? [{ field: 'mask.clusters', message: `clusters ${outside.clusters.join(', ')} hold no cell of the placement of ${app.name} (${placed})` }]
+      ? [
+          {
+            field: 'mask.clusters',
+            message: `clusters ${outside.clusters.join(', ')} hold no cell of the placement of ${app.name} (${placed})`,
+          },
+        ]
       : []),
   ];
   if (maskIssues.length) throw DomainError.invalid(maskIssues);

@@ -155,7 +155,7 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           headers: Headers,
           body: CatchUpRequestSchema.omit({ requestedBy: true }),
           tags: ['releases'],
-          summary: "Catch up a disaster-mode release: release exactly the cells its ledger still owes",
+          summary: 'Catch up a disaster-mode release: release exactly the cells its ledger still owes',
           description:
             '201: the catch-up release started (mask = the open ledger cells). 400 naming the field: the release is ' +
             'still running, skipped nothing, its ledger is closed, or the revision is older than its target. ' +

@@ -35,7 +35,13 @@ const app = (name: string, image: string) => ({
 test('a status annotation added by hand survives a release; spec keys edited or added by hand are put back or removed', async () => {
   const name = uniqueName('policy');
   const first = await h.releases.upsertApp(app(name, 'registry.local/policy:1'), 'alice');
-  const ref = await h.releases.startRelease({ app: name, tenant: 'acme', revision: first.revision, requestedBy: 'alice', strategy: { groups: 1 } });
+  const ref = await h.releases.startRelease({
+    app: name,
+    tenant: 'acme',
+    revision: first.revision,
+    requestedBy: 'alice',
+    strategy: { groups: 1 },
+  });
   expect((await h.releases.result(ref)).state).toBe('succeeded');
 
   // someone else (kubectl, another controller) edits pod 0 and the workload's template
@@ -102,11 +108,11 @@ test('a policy whose patterns overlap, or an App setting a status key, is refuse
       () => [],
       (err: { issues?: { field: string }[] }) => (err.issues ?? []).map((i) => i.field),
     );
-  expect(await refusedFields({ ...app(name, 'registry.local/policy:1'), metadataPolicy: { spec: ['example.com/*'], status: ['*/probe'] } })).toEqual([
-    'metadataPolicy.status[0]',
-  ]);
   expect(
-    await refusedFields({ ...app(name, 'registry.local/policy:1'), metadataPolicy: { spec: [], status: ['example.com/*'] } }),
-  ).toEqual(['template.annotations.example.com/owner']);
+    await refusedFields({ ...app(name, 'registry.local/policy:1'), metadataPolicy: { spec: ['example.com/*'], status: ['*/probe'] } }),
+  ).toEqual(['metadataPolicy.status[0]']);
+  expect(await refusedFields({ ...app(name, 'registry.local/policy:1'), metadataPolicy: { spec: [], status: ['example.com/*'] } })).toEqual(
+    ['template.annotations.example.com/owner'],
+  );
   expect(await h.releases.getApp('acme', name)).toBeUndefined();
 });

@@ -45,7 +45,10 @@ test('a placement naming a cluster releases every cell of the tenant there; cell
     clusterOverrides: { kc2: { replicas: 2, env: { ZONE: 'kc2', TIER: 'cluster' } } },
     overrides: { rz01b: { env: { ZONE: 'rz01b' } } },
   };
-  const { revision } = await h.releases.upsertApp(app(name, 'registry.local/placed:1', { cells: ['rz00a'], clusters: ['kc2'] }, overrides), 'alice');
+  const { revision } = await h.releases.upsertApp(
+    app(name, 'registry.local/placed:1', { cells: ['rz00a'], clusters: ['kc2'] }, overrides),
+    'alice',
+  );
   const first = await h.releases.startRelease({ app: name, tenant: 'acme', revision, requestedBy: 'alice', strategy: { groups: 1 } });
   const done = await h.releases.result(first);
   expect(done.state).toBe('succeeded');
@@ -64,7 +67,13 @@ test('a placement naming a cluster releases every cell of the tenant there; cell
 
   // a release masked to kc1 changes rz00a only
   await h.releases.upsertApp(app(name, 'registry.local/placed:2', { cells: ['rz00a'], clusters: ['kc2'] }, overrides), 'alice');
-  const masked = await h.releases.startRelease({ app: name, tenant: 'acme', requestedBy: 'alice', mask: { clusters: ['kc1'] }, strategy: { groups: 1 } });
+  const masked = await h.releases.startRelease({
+    app: name,
+    tenant: 'acme',
+    requestedBy: 'alice',
+    mask: { clusters: ['kc1'] },
+    strategy: { groups: 1 },
+  });
   const maskedDone = await h.releases.result(masked);
   expect(maskedDone.state).toBe('succeeded');
   expect(maskedDone.pods.map((p) => p.name)).toEqual([`${name}-rz00a-0`]);

@@ -21,7 +21,9 @@ export interface ReleaseHarness {
   stop(): Promise<void>;
 }
 
-export async function startReleaseHarness(opts: { skipDrainForTests?: boolean; maxConcurrentActivities?: number } = {}): Promise<ReleaseHarness> {
+export async function startReleaseHarness(
+  opts: { skipDrainForTests?: boolean; maxConcurrentActivities?: number } = {},
+): Promise<ReleaseHarness> {
   const sandbox = await connectSandbox();
   const taskQueue = uniqueName('barista-test');
   const metrics = createActivityMetrics();

@@ -5,9 +5,15 @@ const parse = (v: unknown) => ChangeWindowsSchema.parse(v) as ChangeWindow[];
 const at = (iso: string) => new Date(iso);
 
 test('a one-off window is active from its start to its end', () => {
-  const windows = parse([{ kind: 'once', name: 'year-end', start: '2026-12-24T00:00:00+08:00', end: '2027-01-03T00:00:00+08:00', reason: 'freeze' }]);
+  const windows = parse([
+    { kind: 'once', name: 'year-end', start: '2026-12-24T00:00:00+08:00', end: '2027-01-03T00:00:00+08:00', reason: 'freeze' },
+  ]);
   expect(activeWindow(windows, at('2026-12-23T15:59:59Z'))).toBeUndefined();
-  expect(activeWindow(windows, at('2026-12-23T16:00:00Z'))).toEqual({ name: 'year-end', until: '2027-01-02T16:00:00.000Z', reason: 'freeze' });
+  expect(activeWindow(windows, at('2026-12-23T16:00:00Z'))).toEqual({
+    name: 'year-end',
+    until: '2027-01-02T16:00:00.000Z',
+    reason: 'freeze',
+  });
   expect(activeWindow(windows, at('2027-01-02T16:00:00Z'))).toBeUndefined();
 });
 
@@ -34,12 +40,16 @@ test('of several windows at once, the one ending last is told', () => {
 
 test('bad windows are refused naming the field', () => {
   const issues = (v: unknown) => ChangeWindowsSchema.safeParse(v).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
-  expect(issues([{ kind: 'once', name: 'x', start: '2026-12-02T00:00:00Z', end: '2026-12-01T00:00:00Z' }])).toEqual(['0.end: must be after start']);
+  expect(issues([{ kind: 'once', name: 'x', start: '2026-12-02T00:00:00Z', end: '2026-12-01T00:00:00Z' }])).toEqual([
+    '0.end: must be after start',
+  ]);
   expect(issues([{ kind: 'weekly', name: 'x', days: ['fri'], from: '25:00', to: '06:00', timeZone: 'Mars/Olympus' }])).toEqual([
     '0.from: must be a time of day HH:MM (00:00 to 23:59)',
     '0.timeZone: "Mars/Olympus" is not an IANA time zone (e.g. Europe/Berlin, UTC)',
   ]);
-  expect(issues([{ kind: 'weekly', name: 'x', days: ['friday'], from: '18:00', to: '06:00', timeZone: 'UTC' }])[0]).toMatch(/^0\.days\.0: must be one of sun/);
+  expect(issues([{ kind: 'weekly', name: 'x', days: ['friday'], from: '18:00', to: '06:00', timeZone: 'UTC' }])[0]).toMatch(
+    /^0\.days\.0: must be one of sun/,
+  );
   expect(issues([{ kind: 'monthly', name: 'x' }])[0]).toMatch(/^0\.kind: kind must be "once"/);
   expect(
     issues([
@@ -47,5 +57,7 @@ test('bad windows are refused naming the field', () => {
       { kind: 'once', name: 'a', start: '2026-12-01T00:00:00Z', end: '2026-12-02T00:00:00Z' },
     ]),
   ).toEqual(['1.name: window "a" is named twice']);
-  expect(issues([{ kind: 'once', name: 'x', start: '2026-12-01', end: '2026-12-02T00:00:00Z' }])[0]).toMatch(/^0\.start: must be an ISO 8601 time/);
+  expect(issues([{ kind: 'once', name: 'x', start: '2026-12-01', end: '2026-12-02T00:00:00Z' }])[0]).toMatch(
+    /^0\.start: must be an ISO 8601 time/,
+  );
 });

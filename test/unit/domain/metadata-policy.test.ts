@@ -47,7 +47,9 @@ test('changes: the App’s keys set, Barista’s stale keys removed, status keys
       { spec: ['example.com/*'], status: ['status.example.com/*'] },
     ),
   ).toEqual({ 'example.com/owner': 'team-a', 'example.com/new': 'y', 'example.com/stale': null });
-  expect(metadataChanges({ 'other.io/note': 'keep', 'status.example.com/probe': 'ok', 'controller-revision-hash': 'a' }, {}, policy)).toEqual({
+  expect(
+    metadataChanges({ 'other.io/note': 'keep', 'status.example.com/probe': 'ok', 'controller-revision-hash': 'a' }, {}, policy),
+  ).toEqual({
     'other.io/note': null,
   });
   // without a policy only the App's own keys are written
@@ -67,7 +69,11 @@ test('an App may not set status keys, nor Barista’s or Kubernetes’ own, nor 
   expect(
     issues({
       ...app,
-      template: { containers: [{ name: 'app', image: 'pay:1' }], annotations: { 'status.example.com/probe': 'ok' }, labels: { tier: 'web' } },
+      template: {
+        containers: [{ name: 'app', image: 'pay:1' }],
+        annotations: { 'status.example.com/probe': 'ok' },
+        labels: { tier: 'web' },
+      },
       overrides: { rz00a: { annotations: { 'barista.dev/revision': '9' } } },
       metadataPolicy: { spec: ['example.com/*'], status: ['status.example.com/*'] },
     }),
@@ -75,7 +81,9 @@ test('an App may not set status keys, nor Barista’s or Kubernetes’ own, nor 
     'template.annotations.status.example.com/probe: "status.example.com/probe" matches status pattern "status.example.com/*" of metadataPolicy: Barista never writes status keys',
     'overrides.rz00a.annotations.barista.dev/revision: "barista.dev/revision" is kept by Barista or Kubernetes; an App cannot set it',
   ]);
-  expect(issues({ ...app, template: { containers: [{ name: 'app', image: 'pay:1' }], labels: { 'controller-revision-hash': 'x' } } })).toHaveLength(1);
+  expect(
+    issues({ ...app, template: { containers: [{ name: 'app', image: 'pay:1' }], labels: { 'controller-revision-hash': 'x' } } }),
+  ).toHaveLength(1);
   expect(issues({ ...app, template: { containers: [{ name: 'app', image: 'pay:1' }], labels: { tier: 'not valid!' } } })).toEqual([
     'template.labels.tier: label value "not valid!": must be letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
   ]);
