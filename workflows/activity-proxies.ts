@@ -1,5 +1,5 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities, ReleaseQueueActivities } from '../activities/index.js';
 import { FailureTypes } from '../domain/failures.js';
 
 export const NON_RETRYABLE = [
@@ -46,3 +46,18 @@ const WAIT_HEARTBEAT_TIMEOUT = '15s';
 export function waits(deadlineSeconds: number) {
   return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: WAIT_HEARTBEAT_TIMEOUT, retry });
 }
+
+/**
+ * The activities that only talk to Temporal (start, prepare and await releases; read tenant settings): short calls
+ * retried with capped backoff, and the wait for a release to close, which may last days (a release at a gate): its
+ * heartbeat tells a lost worker from a long wait.
+ */
+export const temporalSide = proxyActivities<ReleaseQueueActivities>({
+  startToCloseTimeout: '60s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+export const { awaitReleaseClosed } = proxyActivities<ReleaseQueueActivities>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+});

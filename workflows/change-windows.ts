@@ -1,11 +1,8 @@
-import { condition, proxyActivities } from '@temporalio/workflow';
-import type { ReleaseQueueActivities } from '../activities/index.js';
+import { condition } from '@temporalio/workflow';
+import { temporalSide } from './activity-proxies.js';
 import type { ReleaseTracker } from './release-state.js';
 
-const { activeChangeWindow } = proxyActivities<ReleaseQueueActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+const { activeChangeWindow } = temporalSide;
 
 /**
  * At a group boundary: while the tenant has a change window open now (asked at the workflow's own time), the

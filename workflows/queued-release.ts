@@ -5,11 +5,10 @@ import {
   continueAsNew,
   defineQuery,
   defineUpdate,
-  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ReleaseQueueActivities } from '../activities/index.js';
+import { awaitReleaseClosed, temporalSide } from './activity-proxies.js';
 import type { ReleaseRequest } from '../domain/index.js';
 
 // ---- definitions shared with the API (one queue per App)
@@ -80,16 +79,7 @@ const KEEP_FINISHED = 20;
 /** How long an empty queue stays open before it ends (a new request starts a new run of it). */
 const IDLE_BEFORE_CLOSING = '5 minutes';
 
-const { startQueuedRelease } = proxyActivities<ReleaseQueueActivities>({
-  startToCloseTimeout: '60s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
-const { awaitReleaseClosed } = proxyActivities<ReleaseQueueActivities>({
-  // a release may wait at a gate for days; the heartbeat tells a lost worker from a long wait
-  startToCloseTimeout: '1 day',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+const { startQueuedRelease } = temporalSide;
 
 interface QueueState {
   tenant: string;

@@ -4,7 +4,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   ParentClosePolicy,
-  proxyActivities,
   setHandler,
   startChild,
   uuid4,
@@ -12,7 +11,7 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ReleaseQueueActivities } from '../activities/index.js';
+import { awaitReleaseClosed, temporalSide } from './activity-proxies.js';
 import { appRelease, appReleaseId } from './app-release.js';
 import { releaseActions } from './definitions.js';
 import type { ReleaseStatus } from './release-status.js';
@@ -22,16 +21,7 @@ import { ticketStatusQuery, type TicketInput, type TicketStatus } from './ticket
 import { TicketTracker } from './ticket-state.js';
 import { AuditOutbox } from './audit-outbox.js';
 
-const { prepareRelease } = proxyActivities<ReleaseQueueActivities>({
-  startToCloseTimeout: '60s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
-const { awaitReleaseClosed } = proxyActivities<ReleaseQueueActivities>({
-  // a release in flight may wait at a gate for days; the heartbeat tells a lost worker from a long wait
-  startToCloseTimeout: '1 day',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+const { prepareRelease } = temporalSide;
 
 /**
  * ReleaseTicket (docs/tickets.md): the apps of one tenant released in dependency order, each as a child App

@@ -1,11 +1,8 @@
-import type { FastifyInstance } from 'fastify';
-import { hashToken, TokenStore } from '../../api/auth.js';
-import { buildApi } from '../../api/server.js';
-import { createLogger } from '../../sandbox/logger.js';
 import type { ReleaseStatus } from '../../workflows/release-status.js';
 import { eventually, uniqueName } from '../support/sandbox.js';
 import { appPods, imageOf, startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
+import { startHttpApi } from '../support/http-api.js';
 
 /**
  * Change windows on the real sandbox, through the HTTP API: an admin sets a window; a release reaching a group
@@ -14,32 +11,20 @@ import { appSpec } from '../support/app-spec.js';
  */
 const tokens = { admin: 'cw-admin', releaser: 'cw-releaser' };
 let h: ReleaseHarness;
-let api: FastifyInstance;
-let base = '';
+let api: Awaited<ReturnType<typeof startHttpApi>>;
+const call: typeof api.call = (...args) => api.call(...args);
 beforeAll(async () => {
   h = await startReleaseHarness();
-  const store = new TokenStore([
-    { name: 'ada', sha256: hashToken(tokens.admin), roles: ['admin'], tenants: ['acme'] },
-    { name: 'rita', sha256: hashToken(tokens.releaser), roles: ['releaser'], tenants: ['acme'] },
+  api = await startHttpApi(h, [
+    { token: tokens.admin, name: 'ada', roles: ['admin'], tenants: ['acme'] },
+    { token: tokens.releaser, name: 'rita', roles: ['releaser'], tenants: ['acme'] },
   ]);
-  api = await buildApi({ releases: h.releases, tokens: store, logger: createLogger('api', 'warn') });
-  base = await api.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
   await call('PUT', '/v1/tenants/acme/change-windows', tokens.admin, { windows: [] }).catch(() => undefined);
   await api?.close();
   await h?.stop();
 });
-
-async function call(method: string, url: string, token: string, payload?: unknown) {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 const window = (name: string, seconds: number) => ({
   kind: 'once',
   name,

@@ -1,12 +1,9 @@
-import type { FastifyInstance } from 'fastify';
-import { hashToken, TokenStore } from '../../api/auth.js';
-import { buildApi } from '../../api/server.js';
 import { AuditStore, type StoredAuditEvent } from '../../activities/audit-store.js';
-import { createLogger } from '../../sandbox/logger.js';
 import type { TicketStatus } from '../../workflows/ticket-definitions.js';
 import { eventually, uniqueName } from '../support/sandbox.js';
 import { appPods, imageOf, restartsOf, startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
+import { startHttpApi } from '../support/http-api.js';
 
 /**
  * Release tickets on the real sandbox, through the HTTP API: apps a → b → c and d, each one cell of 2 pods. The
@@ -16,36 +13,28 @@ import { appSpec } from '../support/app-spec.js';
 const ns = 'acme-prod';
 const tokens = { releaser: 'ticket-releaser', approver: 'ticket-approver', admin: 'ticket-admin', other: 'ticket-other' };
 let h: ReleaseHarness;
-let api: FastifyInstance;
+let api: Awaited<ReturnType<typeof startHttpApi>>;
 let audit: AuditStore;
-let base = '';
+const call: typeof api.call = (...args) => api.call(...args);
 beforeAll(async () => {
   h = await startReleaseHarness();
-  const store = new TokenStore([
-    { name: 'rita', sha256: hashToken(tokens.releaser), roles: ['releaser'], tenants: ['acme'] },
-    { name: 'april', sha256: hashToken(tokens.approver), roles: ['approver'], tenants: ['acme'] },
-    { name: 'ada', sha256: hashToken(tokens.admin), roles: ['admin'], tenants: ['acme'] },
-    { name: 'gus', sha256: hashToken(tokens.other), roles: ['admin'], tenants: ['globex'] },
-  ]);
   audit = await AuditStore.open(h.sandbox.info.auditDatabaseUrl!);
-  api = await buildApi({ releases: h.releases, tokens: store, logger: createLogger('api', 'warn'), audit });
-  base = await api.listen({ port: 0, host: '127.0.0.1' });
+  api = await startHttpApi(
+    h,
+    [
+      { token: tokens.releaser, name: 'rita', roles: ['releaser'], tenants: ['acme'] },
+      { token: tokens.approver, name: 'april', roles: ['approver'], tenants: ['acme'] },
+      { token: tokens.admin, name: 'ada', roles: ['admin'], tenants: ['acme'] },
+      { token: tokens.other, name: 'gus', roles: ['admin'], tenants: ['globex'] },
+    ],
+    audit,
+  );
 });
 afterAll(async () => {
   await api?.close();
   await audit?.close();
   await h?.stop();
 });
-
-async function call(method: string, url: string, token: string, payload?: unknown) {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 const status = async (id: string): Promise<TicketStatus> => (await call('GET', `/v1/tenants/acme/tickets/${id}`, tokens.releaser)).body;
 const until = (id: string, what: string, predicate: (s: TicketStatus) => boolean) =>
   eventually(
