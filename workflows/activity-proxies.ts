@@ -56,6 +56,16 @@ export const temporalSide = proxyActivities<ReleaseQueueActivities>({
   startToCloseTimeout: '60s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
 });
+/**
+ * The tenant's change windows, read from its settings workflow: retried for a minute in all, then the release
+ * pauses naming why (cluster-steps.ts untilDoneOrPaused) rather than waiting silently for a settings workflow
+ * nobody answers for.
+ */
+export const { activeChangeWindow } = proxyActivities<ReleaseQueueActivities>({
+  startToCloseTimeout: '20s',
+  scheduleToCloseTimeout: '60s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+});
 export const { awaitReleaseClosed } = proxyActivities<ReleaseQueueActivities>({
   startToCloseTimeout: '1 day',
   heartbeatTimeout: '30s',

@@ -1,8 +1,7 @@
 import { condition } from '@temporalio/workflow';
-import { temporalSide } from './activity-proxies.js';
+import { activeChangeWindow } from './activity-proxies.js';
+import { untilDoneOrPaused } from './cluster-steps.js';
 import type { ReleaseTracker } from './release-state.js';
-
-const { activeChangeWindow } = temporalSide;
 
 /**
  * At a group boundary: while the tenant has a change window open now (asked at the workflow's own time), the
@@ -13,7 +12,12 @@ const { activeChangeWindow } = temporalSide;
 export async function respectChangeWindows(t: ReleaseTracker, tenant: string): Promise<void> {
   for (;;) {
     if (t.stopRequested) break;
-    const open = await activeChangeWindow({ tenant, at: new Date().toISOString() });
+    // windows that cannot be read (the settings workflow not answering) pause the release, saying so
+    const asked = await untilDoneOrPaused(t, 'change-window', async () => ({
+      open: await activeChangeWindow({ tenant, at: new Date().toISOString() }),
+    }));
+    if (!asked) break; // stopped while paused
+    const { open } = asked;
     if (!open || t.bypassedWindows.has(open.name)) break;
     if (t.window?.name !== open.name || t.window.until !== open.until)
       t.record('barista', 'window-wait', `change freeze '${open.name}' until ${open.until}${open.reason ? `: ${open.reason}` : ''}`);

@@ -3,6 +3,7 @@ import { eventually, uniqueName } from '../support/sandbox.js';
 import { appPods, imageOf, startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
 import { startHttpApi } from '../support/http-api.js';
+import { tenantSettingsId } from '../../workflows/tenant-settings.js';
 
 /**
  * Change windows on the real sandbox, through the HTTP API: an admin sets a window; a release reaching a group
@@ -22,6 +23,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await call('PUT', '/v1/tenants/acme/change-windows', tokens.admin, { windows: [] }).catch(() => undefined);
+  // the settings workflow runs on this harness's own task queue, which no worker serves after this file: later
+  // files' releases would ask it in vain (and pause), so it goes with the harness
+  await h?.client.workflow
+    .getHandle(tenantSettingsId('acme'))
+    .terminate('test over')
+    .catch(() => undefined);
   await api?.close();
   await h?.stop();
 });

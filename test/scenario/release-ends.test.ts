@@ -16,12 +16,13 @@ const ns = 'acme-prod';
 
 test('a non-retryable failure ends the release failed: in its status, its audit trail and the list filter', async () => {
   const app = uniqueName('fails');
-  // a StatefulSet of the same name that belongs to another tenant: ensuring the workload is forbidden
+  // a StatefulSet of the same name that belongs to another tenant: ensuring the workload is forbidden. The
+  // namespace is acme's (labelled as Barista labels it), whichever test file made it first
   const apps = h.sandbox.kubeConfig('kc1').makeApiClient(AppsV1Api);
   await h.sandbox
     .kubeConfig('kc1')
     .makeApiClient(CoreV1Api)
-    .createNamespace({ body: { metadata: { name: ns } } })
+    .createNamespace({ body: { metadata: { name: ns, labels: { 'barista.dev/tenant': 'acme' } } } })
     .catch(() => undefined);
   await apps.createNamespacedStatefulSet({
     namespace: ns,
