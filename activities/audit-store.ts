@@ -54,7 +54,7 @@ type Row = {
   event_id: string;
   tenant: string;
   at: Date;
-  kind: 'release' | 'ticket';
+  kind: 'release' | 'ticket' | 'drift';
   workflow_id: string;
   run_id: string;
   app: string | null;

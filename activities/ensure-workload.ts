@@ -38,7 +38,12 @@ export function createEnsureWorkload(clusters: Clusters, logger: Logger) {
       if (!isStatus(err, 404)) rethrowKubeError(err, `reading StatefulSet ${input.namespace}/${name}`);
     }
     // a first release grows the workload group by group (never past the revision's replicas, never shrinking it)
-    const replicas = input.replicas === undefined ? full : Math.min(full, Math.max(current?.spec?.replicas ?? 0, input.replicas));
+    const replicas =
+      input.keepReplicas && current?.spec?.replicas !== undefined
+        ? current.spec.replicas
+        : input.replicas === undefined
+          ? full
+          : Math.min(full, Math.max(current?.spec?.replicas ?? 0, input.replicas));
     const desired = statefulSetFor(input, input.revision, replicas);
     if (!current) {
       await apps

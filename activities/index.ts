@@ -16,6 +16,11 @@ import { createResolveCells, createResolveReachableCells } from './resolve-cells
 import { createCellsOfClusters } from './resolve-placement.js';
 import { createPrepareRelease, createStartQueuedRelease } from './start-queued-release.js';
 import { createActiveChangeWindow } from './active-change-window.js';
+import { createDriftTargetActivities } from './drift-targets.js';
+import { createEnsureFinalizersLifted } from './ensure-finalizers-lifted.js';
+import { createEnsurePodMetadata } from './ensure-pod-metadata.js';
+import { createObserveCellDrift } from './observe-cell-drift.js';
+import { createRecordDriftReport } from './record-drift-report.js';
 
 export { Clusters } from './clusters.js';
 export { AuditStore } from './audit-store.js';
@@ -61,6 +66,10 @@ export function createActivities({
     probeClusters: probes.probeClusters,
     awaitClusterLost: detached.wrap(probes.awaitClusterLost),
     appendAudit: createAppendAudit(audit, logger),
+    observeCellDrift: createObserveCellDrift(clusters),
+    ensurePodMetadata: createEnsurePodMetadata(clusters),
+    ensureFinalizersLifted: createEnsureFinalizersLifted(clusters),
+    recordDriftReport: createRecordDriftReport({ ...(audit ? { audit } : {}), metrics, logger }),
   };
   return countingRetries(activities, metrics);
 }
@@ -97,6 +106,7 @@ export function createReleaseQueueActivities(temporal: Client) {
     prepareRelease: createPrepareRelease(temporal),
     activeChangeWindow: createActiveChangeWindow(temporal),
     awaitReleaseClosed: createAwaitReleaseClosed(temporal),
+    ...createDriftTargetActivities(temporal),
   };
 }
 

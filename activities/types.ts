@@ -16,6 +16,8 @@ export interface EnsureWorkloadInput extends WorkloadRef {
   revision: Revision;
   /** Replicas to run now (default: the revision's): a first release grows its workload group by group. */
   replicas?: number;
+  /** Leave the workload's replicas as they are (drift repair: another field manager, an HPA, owns them). */
+  keepReplicas?: boolean;
 }
 
 export interface EnsureWorkloadResult {

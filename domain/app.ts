@@ -3,6 +3,7 @@ import { annotationsSchema, envSchema, labelsSchema, namespaceProblem } from './
 import { isReservedKey, matchesAny, MetadataPolicySchema, type MetadataPolicy } from './metadata-policy.js';
 import { dnsLabel, imageRef } from './names.js';
 import { PlacementSchema } from './placement.js';
+import { DriftSettingsSchema } from './drift.js';
 
 export const ContainerSchema = z.strictObject({
   name: dnsLabel,
@@ -61,6 +62,8 @@ export const AppSpecFields = z.strictObject({
   clusterOverrides: z.record(dnsLabel, CellOverrideSchema).optional(),
   /** Which annotation and label keys are Barista's (spec) and which it never touches (status): metadata-policy.ts. */
   metadataPolicy: MetadataPolicySchema.optional(),
+  /** How drift repair treats this App (domain/drift.ts): what it ignores, how much it repairs per run. */
+  drift: DriftSettingsSchema.optional(),
   /** Traffic components that route to this App's pods; a release waits for exactly these. */
   traffic: z
     .array(TrafficComponentSchema)

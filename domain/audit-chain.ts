@@ -9,7 +9,7 @@ export interface AuditEvent {
   id: string;
   tenant: string;
   at: string;
-  kind: 'release' | 'ticket';
+  kind: 'release' | 'ticket' | 'drift';
   workflowId: string;
   runId: string;
   app?: string;

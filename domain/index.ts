@@ -12,3 +12,4 @@ export * from './kube-names.js';
 export * from './batches.js';
 export * from './reachability.js';
 export * from './metadata-policy.js';
+export * from './drift.js';

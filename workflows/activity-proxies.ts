@@ -71,3 +71,12 @@ export const { awaitReleaseClosed } = proxyActivities<ReleaseQueueActivities>({
   heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
 });
+/**
+ * A release takes its App over from a drift repair run before it changes anything; the answer waits at most for
+ * the one pod the repair has in hand (its per-pod budget), heartbeating meanwhile.
+ */
+export const { awaitDriftYield } = proxyActivities<ReleaseQueueActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+});

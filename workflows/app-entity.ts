@@ -10,7 +10,14 @@ import {
 } from '@temporalio/workflow';
 import { sameContent, type AppSpec, type Revision } from '../domain/index.js';
 import { SA } from './search-attributes.js';
-import { appQuery, releaseCompletedSignal, upsertAppUpdate, type AppRecord, type AppSummaryMemo } from './definitions.js';
+import {
+  appQuery,
+  driftMemorySignal,
+  releaseCompletedSignal,
+  upsertAppUpdate,
+  type AppRecord,
+  type AppSummaryMemo,
+} from './definitions.js';
 
 /** Revisions kept per App; older ones are dropped (a rollback can go back this far). */
 export const KEEP_REVISIONS = 10;
@@ -65,6 +72,7 @@ export async function appEntity(state?: AppRecord): Promise<void> {
         released: record?.released ?? {},
         // cells a disaster-mode release skipped still owe its revision, whatever is registered since
         ...(record?.owed ? { owed: record.owed } : {}),
+        ...(record?.drift ? { drift: record.drift } : {}),
       };
       publish();
       return { revision: number, created: true };
@@ -85,6 +93,13 @@ export async function appEntity(state?: AppRecord): Promise<void> {
     for (const o of owed ?? []) stillOwed[o.cell] = o;
     record = { ...record, released, ...(Object.keys(stillOwed).length || record.owed ? { owed: stillOwed } : {}) };
     publish();
+  });
+  setHandler(driftMemorySignal, (input: unknown) => {
+    // sent by drift repair; anything else is ignored, never a failed workflow task
+    const memory = (input as { memory?: unknown } | undefined)?.memory;
+    if (!record || !memory || typeof memory !== 'object') return;
+    const counts = Object.entries(memory).filter(([, n]) => Number.isInteger(n) && (n as number) > 0);
+    record = { ...record, drift: Object.fromEntries(counts) as Record<string, number> };
   });
   // An entity lives forever; keep its history short.
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000);

@@ -21,7 +21,7 @@ import {
 } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
 import { lowestOrdinalsFirst, replicasThrough } from '../domain/first-release.js';
-import { budgeted } from './activity-proxies.js';
+import { awaitDriftYield, budgeted } from './activity-proxies.js';
 import { untilDoneOrPaused } from './cluster-steps.js';
 import { appEntityId } from './app-entity.js';
 import { releaseCompletedSignal } from './definitions.js';
@@ -91,6 +91,8 @@ async function runRelease(t: ReleaseTracker, requested: AppReleaseInput): Promis
   );
 
   const budget = budgeted(request.strategy.podTimeoutSeconds);
+  // v2: a drift repair running over this App stops before the release changes anything (one App, one actor)
+  if (patched('drift-yield')) await yieldDriftRepair(t, requested.app);
   const app = await placedApp(t, requested.app, budget);
   if (!app) return stoppedBeforePlanning(t);
   const input = { ...requested, app };
@@ -173,6 +175,12 @@ async function runRelease(t: ReleaseTracker, requested: AppReleaseInput): Promis
   if (t.paused && t.state !== 'paused') t.paused = undefined;
   t.finishedAt = new Date().toISOString();
   return t.result();
+}
+
+/** Takes the App over from a running drift repair: it finishes the pod in hand and repairs no more of this App. */
+async function yieldDriftRepair(t: ReleaseTracker, app: AppSpec): Promise<void> {
+  const { waitedFor } = await awaitDriftYield({ tenant: app.tenant, app: app.name, release: workflowInfo().workflowId });
+  if (waitedFor.length) t.record('barista', 'drift-repair-yielded', `waited for ${waitedFor.join(', ')}`);
 }
 
 /** Pod names for an audit entry: the first 20, then how many more (an entry stays small at any release size). */

@@ -4,7 +4,7 @@
  * `temporal workflow signal` and `temporal workflow query` work on a release too.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AppSpec, Revision } from '../domain/index.js';
+import type { AppSpec, DriftMemory, Revision } from '../domain/index.js';
 import type { AuditEntry, PodStatus, ReleaseState, ReleaseStatus, StatusView } from './release-status.js';
 
 /** Who did something, for the audit record. */
@@ -117,6 +117,8 @@ export interface AppRecord {
   released: Record<string, number>;
   /** Cells skipped by a disaster-mode release and not released since: what a catch-up must bring them to. */
   owed?: Record<string, OwedCell>;
+  /** Drift repair's memory: consecutive runs each drifted field was repaired in (quarantine, domain/drift.ts). */
+  drift?: DriftMemory;
 }
 /** What an App entity keeps in its memo (`summary`), for listings that should not wake every entity. */
 export interface AppSummaryMemo {
@@ -135,4 +137,6 @@ export interface OwedCell {
   release: string;
 }
 /** A release ended: `cells` now run `revision`; `owed`, cells its ledger holds (disaster mode). */
+/** A drift repair run's memory for the App (a dry run sends none). */
+export const driftMemorySignal = defineSignal<[{ memory: DriftMemory }]>('drift-memory');
 export const releaseCompletedSignal = defineSignal<[{ revision: number; cells: string[]; owed?: OwedCell[] }]>('release-completed');

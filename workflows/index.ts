@@ -7,3 +7,4 @@ export { releaseBatch } from './release-batch.js';
 export { probeClusters } from './probe-clusters.js';
 export { releaseTicket } from './release-ticket.js';
 export { tenantSettings } from './tenant-settings.js';
+export { driftRepair } from './drift-repair.js';

@@ -14,6 +14,8 @@ import type { AuditEvent } from '../../domain/audit-chain.js';
 import { appEntityId } from '../../workflows/app-entity.js';
 import type { AppRecord } from '../../workflows/definitions.js';
 import type { ReleaseStatus, StatusView } from '../../workflows/release-status.js';
+import type { CellDrift } from '../../activities/observe-cell-drift.js';
+import { yieldAppUpdate, type DriftReport } from '../../workflows/drift-definitions.js';
 import { appSpec } from '../support/app-spec.js';
 import { temporalTestServerBinary } from '../../sandbox/paths.js';
 import { SEARCH_ATTRIBUTES } from '../../sandbox/temporal-server.js';
@@ -48,6 +50,14 @@ export interface WorkflowTestEnv {
   hanging: Set<string>;
   /** Pods whose fake step is running now. */
   inFlight: Set<string>;
+  /** Drift the fake observeCellDrift reports per cell (none: clean). */
+  cellDrift: Map<string, CellDrift>;
+  /** Drift repairs the fakes were asked for, in order: `<activity> <cell> <pod or workload>`. */
+  driftRepairs: string[];
+  /** Running drift repair workflows a release must take its App over from (the test server cannot list them). */
+  driftRuns: Set<string>;
+  /** Reports recordDriftReport was handed. */
+  driftReports: DriftReport[];
   /** Clusters whose next N probes fail (then answer again). */
   flakyProbes: Map<string, number>;
   /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
@@ -81,6 +91,11 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   const hanging = new Set<string>();
   const inFlight = new Set<string>();
   const flakyProbes = new Map<string, number>();
+  const cellDrift = new Map<string, CellDrift>();
+  const driftRepairs: string[] = [];
+  const driftReports: DriftReport[] = [];
+  const driftRuns = new Set<string>();
+  const registered: string[] = [];
   const flaky = (cluster: string) => {
     const left = flakyProbes.get(cluster) ?? 0;
     if (left > 0) flakyProbes.set(cluster, left - 1);
@@ -108,7 +123,10 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
             .sort(),
         ]),
       ),
-    ensureWorkload: async () => ({ created: false, updated: true }),
+    ensureWorkload: async (input) => {
+      driftRepairs.push(`ensureWorkload ${input.cell}${input.keepReplicas ? ' keep-replicas' : ''}`);
+      return { created: false, updated: true };
+    },
     appendAudit: async ({ events }) => {
       const fresh = events.filter((e) => !audited.has(e.id));
       for (const e of fresh) audited.set(e.id, e);
@@ -131,6 +149,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
         throw ApplicationFailure.nonRetryable(failure.reason, FailureTypes.podStepTimeout, failure);
       const override = input.revision.overrides[input.cell];
       released.push({ pod: input.pod, revision: input.revision.number, ...(override ? { override } : {}) });
+      driftRepairs.push(`ensurePodReleased ${input.cell} ${input.pod} ${input.revision.number}`);
       return { pod: input.pod, changed: true, uid: `uid-${input.pod}`, ip: '10.0.0.1', restartCount: 0 };
     },
     awaitGroupStable: async (input) => ({ stableForSeconds: input.windowSeconds }),
@@ -152,6 +171,19 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
         await Context.current().sleep(50);
       }
     },
+    observeCellDrift: async ({ cell }) => cellDrift.get(cell) ?? { workload: [], pods: [], podsSeen: 0 },
+    ensurePodMetadata: async ({ cell, pod }) => {
+      driftRepairs.push(`ensurePodMetadata ${cell} ${pod}`);
+      return { changed: ['annotations[x]'] };
+    },
+    ensureFinalizersLifted: async ({ pod, finalizers }) => {
+      driftRepairs.push(`ensureFinalizersLifted ${pod}`);
+      return { lifted: finalizers };
+    },
+    recordDriftReport: async ({ report }) => {
+      driftReports.push(report);
+      return { entries: 0, stored: false };
+    },
   };
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -159,7 +191,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     taskQueue,
     workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
     // the release queue's and tickets' activities are real: they only talk to Temporal
-    activities: { ...activities, ...createReleaseQueueActivities(env.client) },
+    activities: { ...activities, ...createReleaseQueueActivities(env.client), ...listFreeDriftActivities(env, registered, driftRuns) },
     sinks: createReleaseMetricSinks(new Registry()),
   });
   const running = worker.run();
@@ -177,6 +209,10 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     hanging,
     inFlight,
     flakyProbes,
+    cellDrift,
+    driftRepairs,
+    driftReports,
+    driftRuns,
     // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
     async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'], clusterOverrides } = {}) {
       const spec = AppSpecSchema.parse({
@@ -198,11 +234,36 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
         released: revisions > 1 ? Object.fromEntries(cells.map((c) => [c, revisions - 1])) : {},
       };
       await env.client.workflow.start('appEntity', { workflowId: appEntityId(spec.tenant, name), taskQueue, args: [record] });
+      registered.push(name);
     },
     async stop() {
       worker.shutdown();
       await running;
       await env.teardown();
+    },
+  };
+}
+
+/**
+ * The drift activities that list workflows, without listing (the time-skipping server has no visibility): the
+ * Apps this env registered, and the drift runs the test names. The Update a release sends is the real one.
+ */
+function listFreeDriftActivities(env: TestWorkflowEnvironment, registered: string[], driftRuns: Set<string>) {
+  return {
+    driftAppNames: async ({ apps }: { tenant: string; apps?: string[] }) => ({
+      apps: [...registered].sort().filter((a) => !apps?.length || apps.includes(a)),
+      unknown: (apps ?? []).filter((a) => !registered.includes(a)),
+    }),
+    awaitDriftYield: async ({ app, release }: { tenant: string; app: string; release: string }) => {
+      const waitedFor: string[] = [];
+      for (const id of driftRuns) {
+        const answer = await env.client.workflow
+          .getHandle(id)
+          .executeUpdate(yieldAppUpdate, { args: [{ app, release }] })
+          .catch(() => undefined); // finished
+        if (answer?.waitedForPod) waitedFor.push(`${id}: ${answer.waitedForPod}`);
+      }
+      return { waitedFor };
     },
   };
 }
