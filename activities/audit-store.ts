@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { chainHash, GENESIS_HASH, type AuditEvent } from '../domain/audit-chain.js';
+import { auditStats, type AuditStats, type ReleaseAuditEntry } from '../domain/audit-stats.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
 CREATE INDEX IF NOT EXISTS audit_events_tenant_seq ON audit_events (tenant, seq);
 CREATE INDEX IF NOT EXISTS audit_events_tenant_app ON audit_events (tenant, app, seq);
 CREATE INDEX IF NOT EXISTS audit_events_tenant_ticket ON audit_events (tenant, ticket, seq);
+CREATE INDEX IF NOT EXISTS audit_events_tenant_run ON audit_events (tenant, workflow_id, run_id, seq);
 `;
 
 export interface AuditQuery {
@@ -35,6 +37,31 @@ export interface AuditQuery {
   after?: number;
   limit?: number;
 }
+
+/** The releases requested in [since, until) (all of them without), of one app or all. */
+export interface AuditStatsQuery {
+  tenant: string;
+  app?: string;
+  since?: string;
+  until?: string;
+}
+
+/** The actions the statistics read (domain/audit-stats.ts); the others are not fetched. */
+const STATS_ACTIONS = [
+  'requested',
+  'finished',
+  'paused',
+  'resumed',
+  'pod-failed',
+  'step-failed',
+  'gate-failed',
+  'skip-pod',
+  'approved',
+  'promote-all',
+  'abort-requested',
+  'rollback-requested',
+  'rollback-started',
+];
 
 export interface StoredAuditEvent extends AuditEvent {
   seq: number;
@@ -163,6 +190,37 @@ export class AuditStore {
     );
     const events = rows.rows.slice(0, limit).map(fromRow);
     return { events, ...(rows.rows.length > limit ? { next: events.at(-1)!.seq } : {}) };
+  }
+
+  /**
+   * Statistics of a tenant's releases (domain/audit-stats.ts): the releases requested in the range, each with all
+   * its entries the figures need (its end may come after `until`), one row per release run.
+   */
+  async stats(q: AuditStatsQuery): Promise<AuditStats & AuditStatsQuery> {
+    const args: unknown[] = [q.tenant, STATS_ACTIONS];
+    const requested = ['tenant = $1', "kind = 'release'", "action = 'requested'"];
+    const add = (clause: string, value: unknown) => {
+      args.push(value);
+      requested.push(clause.replace('?', `$${args.length}`));
+    };
+    if (q.app) add('app = ?', q.app);
+    if (q.since) add('at >= ?', q.since);
+    if (q.until) add('at < ?', q.until);
+    type Entry = Omit<ReleaseAuditEntry, 'detail'> & { detail: string | null };
+    const rows = await this.pool.query<{ app: string | null; entries: Entry[] }>(
+      `WITH runs AS (SELECT DISTINCT workflow_id, run_id FROM audit_events WHERE ${requested.join(' AND ')})
+       SELECT min(e.app) AS app,
+              json_agg(json_build_object('at', e.at, 'actor', e.actor, 'action', e.action, 'detail', e.detail) ORDER BY e.seq) AS entries
+       FROM audit_events e JOIN runs USING (workflow_id, run_id)
+       WHERE e.tenant = $1 AND e.kind = 'release' AND e.action = ANY($2)
+       GROUP BY e.workflow_id, e.run_id`,
+      args,
+    );
+    const runs = rows.rows.map((r) => ({
+      app: r.app ?? '',
+      entries: r.entries.map(({ detail, ...e }) => ({ ...e, ...(detail !== null ? { detail } : {}) })),
+    }));
+    return { ...q, ...auditStats(runs) };
   }
 
   /** Walks a tenant's chain from its first entry and names the first one that does not follow from the one before. */

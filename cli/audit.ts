@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
-import type { StoredAuditEvent } from '../activities/audit-store.js';
+import type { AuditStatsQuery, StoredAuditEvent } from '../activities/audit-store.js';
+import type { AuditStats } from '../domain/audit-stats.js';
 import { api, loadConfig } from './api-client.js';
+import { renderAuditStats } from './render-audit-stats.js';
 
 /** `barista audit …`: the durable audit record of a tenant (docs/audit.md). */
 export function addAuditCommands(program: Command): void {
   const audit = program
     .command('audit')
-    .description("a tenant's audit record: `audit <tenant>` lists it (filters, --jsonl to export), `audit verify <tenant>` checks it");
+    .description(
+      "a tenant's audit record: `audit <tenant>` lists it (filters, --jsonl to export), `audit verify <tenant>` checks it, `audit stats <tenant>` sums up its releases",
+    );
   audit
     .command('list <tenant>', { isDefault: true })
     .description('entries oldest first (every page with --all)')
@@ -57,5 +61,22 @@ export function addAuditCommands(program: Command): void {
         );
         process.exitCode = 1;
       }
+    });
+  audit
+    .command('stats <tenant>')
+    .description('releases requested in a range, per app and in total: lead time, failure, rollback and abort rates, time paused')
+    .option('--app <app>')
+    .option('--since <time>', 'ISO 8601')
+    .option('--until <time>', 'ISO 8601')
+    .option('--json', 'the figures as JSON')
+    .action(async (tenant: string, o: { app?: string; since?: string; until?: string; json?: boolean }) => {
+      const query = new URLSearchParams();
+      for (const key of ['app', 'since', 'until'] as const) if (o[key] !== undefined) query.set(key, o[key]);
+      const stats = await api<AuditStats & AuditStatsQuery>(
+        await loadConfig(),
+        'GET',
+        `/v1/tenants/${encodeURIComponent(tenant)}/audit/stats?${query}`,
+      );
+      console.log(o.json ? JSON.stringify(stats, null, 2) : renderAuditStats(stats).join('\n'));
     });
 }

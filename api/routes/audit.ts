@@ -6,19 +6,29 @@ import { TokenStore } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { createErrorHandler, UnavailableError } from '../errors.js';
 
+const since = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-26T00:00:00Z' }).optional();
+const until = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-27T00:00:00Z' }).optional();
+
 const AuditQuery = z.strictObject({
   app: dnsLabel.optional(),
   ticket: z.string().min(1).max(200).optional(),
   actor: z.string().min(1).max(200).optional(),
   action: z.string().min(1).max(100).optional(),
-  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-26T00:00:00Z' }).optional(),
-  until: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-27T00:00:00Z' }).optional(),
+  since,
+  until,
   after: z.coerce.number().int().min(0).optional().describe('the `next` of the page before'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   format: z.enum(['json', 'jsonl']).default('json').describe('jsonl: one entry per line, for export'),
 });
 
-/** The durable audit record of a tenant (docs/audit.md): query, export, verify its hash chain. */
+const AuditStatsQuery = z
+  .strictObject({ app: dnsLabel.optional(), since, until })
+  .refine((q) => !q.since || !q.until || Date.parse(q.since) < Date.parse(q.until), {
+    path: ['until'],
+    message: 'must be after since',
+  });
+
+/** The durable audit record of a tenant (docs/audit.md): query, export, verify its hash chain, statistics. */
 export const auditRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
   async function routes(server) {
     server.setErrorHandler(createErrorHandler({ temporalAddress: ctx.releases.temporalAddress }));
@@ -63,6 +73,23 @@ export const auditRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
       async (req) => {
         TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
         return store().verify(req.params.tenant);
+      },
+    );
+
+    server.get(
+      '/v1/tenants/:tenant/audit/stats',
+      {
+        schema: {
+          params: z.strictObject({ tenant: dnsLabel }),
+          querystring: AuditStatsQuery,
+          tags: ['audit'],
+          summary:
+            'Statistics of the releases requested in [since, until), in total and per app: counts, lead time, failure, rollback and abort rates, mean time paused',
+        },
+      },
+      async (req) => {
+        TokenStore.authorize(ctx.identify(req), 'read', req.params.tenant);
+        return store().stats({ ...req.query, tenant: req.params.tenant });
       },
     );
   };

@@ -87,3 +87,65 @@ test('a row edited or deleted in PostgreSQL is named by verify', async () => {
   // other tenants' chains are their own
   expect((await store.verify(uniqueName('audit'))).ok).toBe(true);
 });
+
+test('stats: the releases requested in the range, each with its whole run, per app and in total', async () => {
+  const tenant = uniqueName('audit');
+  const at = (minute: number, second = 0) => new Date(Date.UTC(2026, 10, 26, 12, minute, second)).toISOString();
+  let n = 0;
+  const entry = (app: string, run: string, minute: number, action: string, detail?: string): AuditEvent => ({
+    id: `release/${tenant}/${app}/${run}/${++n}`,
+    tenant,
+    at: at(minute),
+    kind: 'release',
+    workflowId: `release/${tenant}/${app}`,
+    runId: run,
+    app,
+    actor: action === 'paused' || action === 'resumed' ? 'alice' : 'barista',
+    action,
+    ...(detail ? { detail } : {}),
+  });
+  await store.append([
+    // before the range: not counted
+    entry('pay', 'r0', 0, 'requested', 'revision 1 → 2'),
+    entry('pay', 'r0', 5, 'finished', 'failed: too early'),
+    // in the range: paused 4 minutes, finished after `until` (still counted, with its whole lead time)
+    entry('pay', 'r1', 10, 'requested', 'revision 2 → 3'),
+    entry('pay', 'r1', 11, 'group-started', 'group 0'),
+    entry('pay', 'r1', 12, 'paused', 'look'),
+    entry('shop', 's1', 13, 'requested', 'revision 4 → 5'),
+    entry('pay', 'r1', 16, 'resumed'),
+    entry('shop', 's1', 14, 'rollback-started', 'to revision 4'),
+    entry('shop', 's1', 15, 'finished', 'rolled back 2 pods to revision 4'),
+    entry('pay', 'r1', 40, 'finished', 'all 4 pods at revision 3'),
+    // in flight
+    entry('pay', 'r2', 20, 'requested', 'revision 3 → 4'),
+  ]);
+  // a ticket's entries are not releases
+  await store.append([{ ...entry('pay', 't1', 21, 'requested', 'payday: pay'), kind: 'ticket', workflowId: `ticket/${tenant}/1` }]);
+
+  const range = { since: at(10), until: at(30) };
+  const stats = await store.stats({ tenant, ...range });
+  expect(stats).toMatchObject({ tenant, ...range });
+  expect(stats.total).toEqual({
+    releases: 3,
+    finished: 2,
+    inFlight: 1,
+    succeeded: 1,
+    failed: 0,
+    rolledBack: 1,
+    aborted: 0,
+    failureRate: 0,
+    rollbackRate: 0.5,
+    abortRate: 0,
+    leadTimeSeconds: { mean: (30 * 60 + 2 * 60) / 2, p50: 2 * 60, p90: 30 * 60 },
+    meanPausedSeconds: (4 * 60 + 0) / 2,
+  });
+  expect(stats.apps.map((a) => [a.app, a.releases, a.inFlight, a.leadTimeSeconds?.mean, a.meanPausedSeconds, a.rollbackRate])).toEqual([
+    ['pay', 2, 1, 30 * 60, 4 * 60, 0],
+    ['shop', 1, 0, 2 * 60, 0, 1],
+  ]);
+  // one app; no range: the whole record
+  expect((await store.stats({ tenant, app: 'shop', ...range })).apps.map((a) => a.app)).toEqual(['shop']);
+  expect((await store.stats({ tenant })).total).toMatchObject({ releases: 4, finished: 3, failed: 1 });
+  expect((await store.stats({ tenant: uniqueName('audit') })).total).toMatchObject({ releases: 0, leadTimeSeconds: null });
+});
