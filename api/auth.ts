@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   'ticket:skip': ['admin'], // mark a ticket's app done by hand
   'release:bypass-window': ['admin'], // let a release pass a change window
   'tenant:settings': ['admin'], // change windows
+  'drift:run': ['releaser', 'admin'], // start a drift repair run (or a dry run) by hand
+  'drift:schedule': ['admin'], // pause, unpause, trigger the drift Schedule, set its interval
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

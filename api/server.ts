@@ -11,6 +11,8 @@ import { appRoutes } from './routes/apps.js';
 import { releaseRoutes } from './routes/releases.js';
 import { ticketRoutes } from './routes/tickets.js';
 import { auditRoutes } from './routes/audit.js';
+import { driftRoutes } from './routes/drift.js';
+import { DriftClient } from './drift-client.js';
 import type { AuditStore } from '../activities/audit-store.js';
 import { TicketClient } from './ticket-client.js';
 
@@ -41,6 +43,7 @@ export async function buildApi(
   const ctx = {
     releases: opts.releases,
     tickets: new TicketClient(opts.releases),
+    drift: new DriftClient(opts.releases.client, opts.releases.taskQueue),
     audit: opts.audit,
     identify: (req: { headers: { authorization?: string } }) => opts.tokens.authenticate(req.headers.authorization),
   };
@@ -62,5 +65,6 @@ export async function buildApi(
   await app.register(releaseRoutes(ctx));
   await app.register(ticketRoutes(ctx));
   await app.register(auditRoutes(ctx));
+  await app.register(driftRoutes(ctx));
   return app;
 }

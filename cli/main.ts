@@ -6,6 +6,7 @@ import { api, CliError, loadConfig, saveConfig } from './api-client.js';
 import { exitCodeFor, renderActionResult, renderRelease, type ActionAnswer } from './render.js';
 import { addTicketCommands } from './tickets.js';
 import { addAuditCommands } from './audit.js';
+import { addDriftCommands } from './drift.js';
 
 /** `tenant/app` → the route prefix of that App. */
 function appRoute(ref: string): string {
@@ -263,6 +264,7 @@ release
 
 addTicketCommands(program);
 addAuditCommands(program);
+addDriftCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`barista: ${err instanceof Error ? err.message : String(err)}\n`);
