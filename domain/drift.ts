@@ -251,7 +251,9 @@ export function podDrift(pod: PodShape, want: PodExpectations, ignore: readonly 
     release.push({ field: gate, expected: 'True', actual: `False (${want.drainingReason}: left drained, no release in flight)` });
   else if (ready && pod.gate?.status !== 'True')
     release.push({ field: gate, expected: 'True', ...opt('actual', pod.gate?.status ?? 'missing') });
-  if (pod.gate?.status === 'True')
+  // a pod that serves (gate open, containers ready for a while) and that a component does not route to; a pod
+  // just restarted has lost its finalizers for good reason (not ready: no component routes to it)
+  if (pod.gate?.status === 'True' && ready)
     for (const t of want.traffic)
       if (!pod.finalizers.includes(t.finalizer))
         release.push({ field: `metadata.finalizers[${t.finalizer}]`, expected: 'present on a serving pod' });

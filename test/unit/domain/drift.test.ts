@@ -155,6 +155,8 @@ describe('podDrift', () => {
     expect(podDrift({ ...serving, finalizers: [] }, want, [])?.fields).toEqual([
       { field: 'metadata.finalizers[traffic.barista.dev/service]', expected: 'present on a serving pod' },
     ]);
+    // just restarted (ready again seconds ago): its components are still coming back
+    expect(podDrift({ ...serving, finalizers: [], readySince: '2026-11-27T11:59:50Z' }, want, [])).toBeUndefined();
   });
 
   test('a spec annotation edited is put back by a metadata write; a status key is not drift', () => {
