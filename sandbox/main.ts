@@ -7,6 +7,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createLogger } from './logger.js';
 import { createWorker, DEFAULT_TASK_QUEUE } from '../worker/worker.js';
 import { startGateKeepers } from '../worker/gate-keeper.js';
+import { ensureDriftSchedules } from '../worker/drift-schedules.js';
+import { Client } from '@temporalio/client';
 import { startLocalApi } from './local-api.js';
 
 /**
@@ -27,16 +29,27 @@ async function run(): Promise<void> {
   });
   const info = launched.sandbox.info();
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const { worker, connection, stopAfterRun } = await progress.step(`starting the Barista worker (task queue ${DEFAULT_TASK_QUEUE})`, () =>
-    createWorker({
-      temporalAddress: info.temporalAddress,
-      namespace: info.temporalNamespace,
-      kubeconfig: info.kubeconfig,
-      logger: createLogger('worker'),
-      ...(info.auditDatabaseUrl ? { auditDatabaseUrl: info.auditDatabaseUrl } : {}),
-    }),
+  const { worker, connection, clusters, stopAfterRun } = await progress.step(
+    `starting the Barista worker (task queue ${DEFAULT_TASK_QUEUE})`,
+    () =>
+      createWorker({
+        temporalAddress: info.temporalAddress,
+        namespace: info.temporalNamespace,
+        kubeconfig: info.kubeconfig,
+        logger: createLogger('worker'),
+        ...(info.auditDatabaseUrl ? { auditDatabaseUrl: info.auditDatabaseUrl } : {}),
+      }),
   );
   const workerRun = worker.run();
+  // every tenant of the sandbox gets its drift Schedule (docs/drift.md), as a worker process does at start
+  const drift = await progress.step("ensuring the tenants' drift schedules", () =>
+    ensureDriftSchedules({
+      client: new Client({ connection, namespace: info.temporalNamespace }),
+      taskQueue: DEFAULT_TASK_QUEUE,
+      clusters,
+      logger: createLogger('worker', 'warn'),
+    }),
+  );
   const gateKeepers = await startGateKeepers(info.kubeconfig, createLogger('gate-keeper'));
   const api = await startLocalApi(info, Number(process.env.BARISTA_API_PORT ?? 0));
   const lines = [
@@ -46,7 +59,8 @@ async function run(): Promise<void> {
     `  kubeconfig: ${info.kubeconfig}`,
     ...info.clusters.map((c) => `    context ${c.name}: ${c.server}  tenant ${c.tenant}/${c.workspace}  cells ${c.cells.join(', ')}`),
     `  control:    ${info.controlUrl} (token in ${path.join(info.runDir, 'control.token')})`,
-    `  worker:     task queue ${DEFAULT_TASK_QUEUE} (workflows appRelease, appEntity, releaseTicket)`,
+    `  worker:     task queue ${DEFAULT_TASK_QUEUE} (workflows appRelease, appEntity, releaseTicket, driftRepair)`,
+    `  drift:      schedules for ${drift.tenants.join(', ') || 'no tenant'} (every ${process.env.BARISTA_DRIFT_INTERVAL_SECONDS ?? 300}s; barista drift schedule show <tenant>)`,
     `  audit:      PostgreSQL on 127.0.0.1:${info.auditDatabaseUrl ? new URL(info.auditDatabaseUrl).port : '-'} (database barista; URL in ${path.join(info.runDir, 'sandbox.json')})`,
     `  API:        ${api.url} (OpenAPI at ${api.url}/openapi.json; admin token in ${api.tokenFile})`,
     `  logs:       ${path.join(info.runDir, 'logs')} and ${path.join(info.runDir, 'clusters')}`,

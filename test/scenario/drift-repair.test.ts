@@ -4,6 +4,7 @@ import { driftRunId, type DriftReport, type DriftRunInput } from '../../workflow
 import { appSpec } from '../support/app-spec.js';
 import { appPods, gateOf, imageOf, startReleaseHarness, type ReleaseHarness } from '../support/release-harness.js';
 import { eventually, uniqueName } from '../support/sandbox.js';
+import { startHttpApi } from '../support/http-api.js';
 
 /**
  * Drift repair on the real sandbox: what someone changed by hand in a cell is put back to the revision recorded
@@ -247,4 +248,30 @@ test('a field that drifts again after each repair is quarantined after quarantin
     }),
   ]);
   expect(imageOf(await core.readNamespacedPod({ name: pod, namespace: ns }))).toBe('registry.local/evil:2');
+});
+
+test('through the API: a releaser starts a dry run of one App and reads its report; a viewer cannot start one', async () => {
+  const name = uniqueName('drift-api');
+  await deploy(appSpec(name, 'registry.local/drift:1', { cells: ['rz00b'], replicasPerCell: 1 }));
+  await setPodImage(`${name}-rz00b-0`, 'registry.local/evil:1');
+  const api = await startHttpApi(h, [
+    { token: 'rel', name: 'rita', roles: ['releaser'], tenants: ['acme'] },
+    { token: 'view', name: 'vic', roles: ['viewer'], tenants: ['acme'] },
+  ]);
+  try {
+    expect((await api.call('POST', '/v1/tenants/acme/drift/runs', 'view', { apps: [name], dryRun: true })).status).toBe(403);
+    const started = await api.call('POST', '/v1/tenants/acme/drift/runs', 'rel', { apps: [name], dryRun: true });
+    expect(started.status).toBe(202);
+    await h.client.workflow.getHandle(started.body.workflowId).result();
+    const listed = await api.call('GET', `/v1/tenants/acme/drift?app=${name}&limit=5`, 'view');
+    expect(listed.status).toBe(200);
+    const run = listed.body.runs.find((r: { workflowId: string }) => r.workflowId === started.body.workflowId);
+    expect(run).toMatchObject({ status: 'COMPLETED', by: 'rita', dryRun: true });
+    expect(findingsOf(run.report)).toEqual([
+      expect.objectContaining({ object: `pod/${name}-rz00b-0`, field: 'spec.containers[name=app].image', outcome: 'found' }),
+    ]);
+    expect(imageOf(await core.readNamespacedPod({ name: `${name}-rz00b-0`, namespace: ns }))).toBe('registry.local/evil:1');
+  } finally {
+    await api.close();
+  }
 });
