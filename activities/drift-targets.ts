@@ -1,9 +1,26 @@
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { ReleaseClient, visibilityQuery } from '../api/release-client.js';
 import { namespaceOf, type AppSpec, type DriftMemory, type Revision } from '../domain/index.js';
 import { appReleaseId } from '../workflows/app-release.js';
 import { yieldAppUpdate } from '../workflows/drift-definitions.js';
+
+/** How long a release waits for a drift run's worker to take its yield Update. */
+const UPDATE_ACCEPT_MS = 10_000;
+
+/** The run ended meanwhile: nothing to yield. */
+function finished(err: unknown): boolean {
+  const e = err as Error;
+  return e.name === 'WorkflowNotFoundError' || /completed|not found/i.test(e.message ?? '');
+}
+
+/** The call's deadline passed (gRPC DEADLINE_EXCEEDED): nobody took the Update. */
+function deadlineExceeded(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 4 || /deadline/i.test(e.message)) return true;
+  }
+  return false;
+}
 
 /** What drift repair needs of one App: its spec, where it lives, what each cell last received, and its memory. */
 export interface DriftTarget {
@@ -58,27 +75,43 @@ export function createDriftTargetActivities(temporal: Client) {
     /**
      * Called by a release before it changes anything: every running drift repair of the tenant stops repairing
      * the App; a pod in hand is finished first (the update answers once it is). No repair running: nothing to do.
+     * A run that no worker takes the Update of within UPDATE_ACCEPT_MS does nothing meanwhile either (its
+     * workflow is not running anywhere) and, once it is, asks before every pod whether a release is in flight:
+     * it is passed over (named in the answer), so a release never waits for a worker that is gone.
      */
-    async awaitDriftYield({ tenant, app, release }: { tenant: string; app: string; release: string }): Promise<{ waitedFor: string[] }> {
+    async awaitDriftYield({
+      tenant,
+      app,
+      release,
+    }: {
+      tenant: string;
+      app: string;
+      release: string;
+    }): Promise<{ waitedFor: string[]; unanswered: string[] }> {
       const waitedFor: string[] = [];
+      const unanswered: string[] = [];
       const query = visibilityQuery({ BaristaKind: 'drift', BaristaTenant: tenant, ExecutionStatus: 'Running' });
       // the answer may wait for a pod in hand (its per-pod budget): heartbeat meanwhile
       const beat = setInterval(() => Context.current().heartbeat(), 5_000);
       try {
         for await (const wf of temporal.workflow.list({ query })) {
+          const handle = temporal.workflow.getHandle(wf.workflowId, wf.runId);
           try {
-            const answer = await temporal.workflow.getHandle(wf.workflowId).executeUpdate(yieldAppUpdate, { args: [{ app, release }] });
+            const update = await temporal.withDeadline(Date.now() + UPDATE_ACCEPT_MS, () =>
+              handle.startUpdate(yieldAppUpdate, { args: [{ app, release }], waitForStage: WorkflowUpdateStage.ACCEPTED }),
+            );
+            const answer = await update.result();
             if (answer.waitedForPod) waitedFor.push(`${wf.workflowId}: ${answer.waitedForPod}`);
           } catch (err) {
-            // finished meanwhile: nothing to yield
-            const name = (err as Error).name;
-            if (name !== 'WorkflowNotFoundError' && !/completed|not found/i.test((err as Error).message)) throw err;
+            if (finished(err)) continue;
+            if (!deadlineExceeded(err)) throw err;
+            unanswered.push(wf.workflowId);
           }
         }
       } finally {
         clearInterval(beat);
       }
-      return { waitedFor };
+      return { waitedFor, unanswered };
     },
   };
 }

@@ -118,6 +118,8 @@ function startWorkerProcess(sandbox: Sandbox, env: Record<string, string>): Chil
       KUBECONFIG: sandbox.kubeconfigPath,
       BARISTA_TASK_QUEUE: TASK_QUEUE,
       BARISTA_LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'warn',
+      // no drift Schedules unless a bench asks for them (bench/drift starts its runs itself)
+      BARISTA_DRIFT_TENANTS: 'none',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -179,8 +179,10 @@ async function runRelease(t: ReleaseTracker, requested: AppReleaseInput): Promis
 
 /** Takes the App over from a running drift repair: it finishes the pod in hand and repairs no more of this App. */
 async function yieldDriftRepair(t: ReleaseTracker, app: AppSpec): Promise<void> {
-  const { waitedFor } = await awaitDriftYield({ tenant: app.tenant, app: app.name, release: workflowInfo().workflowId });
+  const { waitedFor, unanswered } = await awaitDriftYield({ tenant: app.tenant, app: app.name, release: workflowInfo().workflowId });
   if (waitedFor.length) t.record('barista', 'drift-repair-yielded', `waited for ${waitedFor.join(', ')}`);
+  // a run whose worker is gone asks before each pod whether a release is in flight: it yields by itself
+  if (unanswered?.length) t.record('barista', 'drift-repair-unanswered', `no worker took the yield request of ${unanswered.join(', ')}`);
 }
 
 /** Pod names for an audit entry: the first 20, then how many more (an entry stays small at any release size). */

@@ -26,6 +26,8 @@ function startWorkerProcess(): ChildProcess {
       BARISTA_TASK_QUEUE: taskQueue,
       KUBECONFIG: sandbox.info.kubeconfig,
       BARISTA_LOG_LEVEL: 'warn',
+      // no drift Schedules from a test's worker: they would outlive it on its task queue
+      BARISTA_DRIFT_TENANTS: 'none',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

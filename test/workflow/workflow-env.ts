@@ -263,7 +263,7 @@ function listFreeDriftActivities(env: TestWorkflowEnvironment, registered: strin
           .catch(() => undefined); // finished
         if (answer?.waitedForPod) waitedFor.push(`${id}: ${answer.waitedForPod}`);
       }
-      return { waitedFor };
+      return { waitedFor, unanswered: [] };
     },
   };
 }
