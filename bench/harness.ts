@@ -31,6 +31,8 @@ export interface Bench {
   /** CPU seconds so far of the worker process and of the Temporal server. */
   cpu(): { worker: number; temporal: number };
   peakWorkerRssMiB(): number;
+  /** The worker process's Prometheus metrics (barista_kube_requests_total, drift counters, ...). */
+  workerMetricsUrl: string;
   /** Kubernetes write requests the worker process itself sent so far (its barista_kube_requests_total). */
   workerWrites(): Promise<number>;
   /** Write requests at every API server so far, per "VERB resource/subresource". */
@@ -67,6 +69,7 @@ export async function startBench(o: { topology?: TopologyInput; workerEnv?: Reco
     releases: new ReleaseClient(client, TASK_QUEUE),
     cells: sandbox.topology.clusters.flatMap((c) => c.cells.map((cell) => cell.name)),
     workerPid: worker.pid!,
+    workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cpu: () => ({ worker: cpuSeconds(worker.pid!), temporal: temporalPid ? groupCpuSeconds(temporalPid) : 0 }),
     peakWorkerRssMiB: () => peakRssMiB(worker.pid!),
     async workerWrites() {
