@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { matchesPattern, metadataChanges, type MetadataPolicy } from './metadata-policy.js';
+import { dnsLabel } from './names.js';
 
 /**
  * Drift (docs/drift.md): what a cell's cluster shows that differs from the revision last released there. Pure
@@ -26,6 +27,14 @@ export const DriftSettingsSchema = z.strictObject({
   quarantineAfter: z.number().int().min(1).max(100).default(3),
 });
 export type DriftSettings = z.output<typeof DriftSettingsSchema>;
+
+/** A drift run's input, however it was started (Schedule, API, `temporal workflow start` by hand). */
+export const DriftRunInputSchema = z.strictObject({
+  tenant: dnsLabel,
+  dryRun: z.boolean().optional(),
+  apps: z.array(dnsLabel).max(10_000).optional(),
+  by: z.string().min(1).max(200).optional(),
+});
 
 export const DEFAULT_DRIFT_SETTINGS: DriftSettings = DriftSettingsSchema.parse({});
 

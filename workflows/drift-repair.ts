@@ -3,10 +3,13 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  ApplicationFailure,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { DriftRunInputSchema, describeIssues, toFieldIssues } from '../domain/index.js';
+import { FailureTypes } from '../domain/failures.js';
 import { appEntityId } from './app-entity.js';
 import { driftMemorySignal } from './definitions.js';
 import { repairApp } from './drift-app.js';
@@ -30,7 +33,8 @@ const HISTORY_PER_RUN = 8_000;
  * over between pods (`yield-app`). The report is the workflow's result and `drift-report` answers it while the
  * run goes on; it is also written to the audit store and the metrics.
  */
-export async function driftRepair(input: DriftRunInput, continued?: Continued): Promise<DriftReport> {
+export async function driftRepair(raw: DriftRunInput, continued?: Continued): Promise<DriftReport> {
+  const input = validInput(raw);
   const info = workflowInfo();
   const report: DriftReport = continued?.report ?? {
     tenant: input.tenant,
@@ -110,6 +114,13 @@ async function driftOfApp(
       cells: [],
     };
   }
+}
+
+/** A run started with a bad input fails at once, naming the field, before it reads or changes anything. */
+function validInput(raw: unknown): DriftRunInput {
+  const parsed = DriftRunInputSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw ApplicationFailure.nonRetryable(`invalid input: ${describeIssues(toFieldIssues(parsed.error))}`, FailureTypes.invalidInput);
 }
 
 function add(report: DriftReport, app: AppDriftReport): void {

@@ -187,3 +187,23 @@ test('a release that starts during a run takes its App over between pods: the po
     w.podStepMs.value = 0;
   }
 });
+
+test('a run started by hand with a bad input fails at once naming the field, and repairs nothing', async () => {
+  const before = w.driftRepairs.length;
+  for (const [args, field] of [
+    [{}, 'tenant'],
+    [{ tenant: 'Acme Corp' }, 'tenant'],
+    [{ tenant: 'acme', apps: 'all' }, 'apps'],
+    [{ tenant: 'acme', dryRun: 'yes' }, 'dryRun'],
+    [{ tenant: 'acme', extra: 1 }, 'extra'],
+  ] as const) {
+    const failure = await w.env.client.workflow
+      .execute('driftRepair', { workflowId: `drift/bad-${++n}`, taskQueue: w.taskQueue, args: [args] })
+      .then(
+        () => undefined,
+        (err: Error) => (err.cause as Error | undefined)?.message,
+      );
+    expect(failure).toMatch(new RegExp(`^invalid input: .*${field}`));
+  }
+  expect(w.driftRepairs.length).toBe(before);
+});
