@@ -55,7 +55,10 @@ async function run(): Promise<void> {
   try {
     const names = Array.from({ length: apps }, (_, i) => `d${String(i).padStart(4, '0')}`);
     say(`registering ${apps} Apps (${b.cells.length} cells × 1 pod) and deploying them, ${deployBatch} at a time`);
-    for (const name of names) await b.releases.upsertApp(benchApp(name, b.cells, 1, 1), 'bench');
+    for (const [i, name] of names.entries()) {
+      await b.releases.upsertApp(benchApp(name, b.cells, 1, 1), 'bench');
+      if ((i + 1) % 100 === 0) say(`  registered ${i + 1}/${names.length} Apps`);
+    }
     await deployAll(b, names);
     await b.quiescent();
 

@@ -52,23 +52,19 @@ export async function repairApp(
   if (!released.length) return { report: { ...report, state: 'skipped', reason: 'no cell has been released yet' } };
 
   const located = await cellSide.resolveReachableCells({ tenant: app.tenant, workspace: app.workspace, cells: released });
-  const inHand: CellInHand[] = [];
-  for (const cell of released) {
+  // every cell read at once; the report keeps the placement's order
+  const observed = released.map(async (cell): Promise<CellInHand | undefined> => {
     const cluster = located.cells[cell];
     const revision = target.revisions.find((r) => r.number === target.released[cell]);
     const base = { cell, ...(cluster ? { cluster } : {}), revision: target.released[cell]!, findings: [] };
     if (!cluster) {
       report.cells.push({ ...base, state: 'unreachable', reason: located.unlocated?.reason ?? 'no cluster answered for this cell' });
-      continue;
+      return undefined;
     }
     if (!revision) {
       report.cells.push({ ...base, state: 'failed', reason: `revision ${target.released[cell]} is no longer kept by the App` });
-      continue;
+      return undefined;
     }
-    const cellRevision = revisionFor(
-      withClusterOverrides(revision, [cell], () => cluster),
-      [cell],
-    );
     const cellReport: CellDriftReport = { ...base, state: 'clean' };
     report.cells.push(cellReport);
     try {
@@ -79,15 +75,20 @@ export async function repairApp(
         tenant: app.tenant,
         workspace: app.workspace,
         cell,
-        revision: cellRevision,
+        revision: revisionFor(
+          withClusterOverrides(revision, [cell], () => cluster),
+          [cell],
+        ),
         traffic: app.traffic,
         settings: { ignore: settings.ignore, handEditManagers: settings.handEditManagers },
       });
-      inHand.push({ cell, cluster, report: cellReport, drift });
+      return { cell, cluster, report: cellReport, drift };
     } catch (err) {
       Object.assign(cellReport, { state: 'unreachable', reason: `could not read the cell: ${messageOf(err)}` });
+      return undefined;
     }
-  }
+  });
+  const inHand = (await Promise.all(observed)).filter((c): c is CellInHand => c !== undefined);
 
   const units = inHand.flatMap((c) => unitsOf(c, app.name));
   const decisions = decideRepairs(units, target.memory, { dryRun: opts.dryRun, settings });

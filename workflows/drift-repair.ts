@@ -23,6 +23,12 @@ interface Continued {
   report: DriftReport;
 }
 
+/**
+ * Apps looked at (and repaired) at once. Each App's repairs stay one pod at a time; different Apps are independent.
+ * Their reads are what a run waits on, so lanes are what makes a tenant of thousands of Apps fit in an interval.
+ */
+const APP_LANES = 8;
+
 /** Events of one run before it continues as new with the Apps left (a tenant of thousands of Apps). */
 const HISTORY_PER_RUN = 8_000;
 
@@ -81,13 +87,16 @@ export async function driftRepair(raw: DriftRunInput, continued?: Continued): Pr
     for (const app of names.unknown) add(report, { app, state: 'skipped', reason: 'no such App in this tenant', cells: [] });
     remaining = names.apps;
   }
-  while (remaining.length) {
-    if (workflowInfo().historyLength > HISTORY_PER_RUN) {
-      await condition(allHandlersFinished);
-      return await continueAsNew<typeof driftRepair>(input, { remaining, report });
-    }
-    const name = remaining.shift()!;
-    add(report, await driftOfApp(input, name, preemption));
+  // APP_LANES Apps at a time; a long history stops taking new ones and continues as new with the rest
+  const queue = remaining;
+  const full = () => workflowInfo().historyLength > HISTORY_PER_RUN;
+  const lane = async () => {
+    while (queue.length && !full()) add(report, await driftOfApp(input, queue.shift()!, preemption));
+  };
+  await Promise.all(Array.from({ length: Math.min(APP_LANES, queue.length) }, lane));
+  if (queue.length) {
+    await condition(allHandlersFinished);
+    return await continueAsNew<typeof driftRepair>(input, { remaining: queue, report });
   }
   report.finishedAt = new Date().toISOString();
   await recordDriftReport({ report });
