@@ -4,6 +4,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
   uuid4,
@@ -139,6 +140,8 @@ async function followRelease(t: TicketTracker, app: string, request: Record<stri
           { key: SA.tenant, value: t.input.spec.tenant },
           { key: SA.kind, value: 'app-release' },
           { key: SA.state, value: 'planning' },
+          // patch: a ticket started before BaristaTicket existed starts its releases as it did then
+          ...(patched('ticket-search-attribute') ? [{ key: SA.ticket, value: t.input.id }] : []),
         ],
       });
       const release = { workflowId, runId: child.firstExecutionRunId };
