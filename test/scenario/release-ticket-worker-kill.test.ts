@@ -8,7 +8,7 @@ import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../sup
 import { appPods, imageOf, restartsOf } from '../support/release-harness.js';
 import { deployApps, registerNext, type TestApp } from '../support/deployed-apps.js';
 import { expectCompleteTicketTrail } from '../support/ticket-trail.js';
-import { killHard, startWorkerProcess } from '../support/worker-process.js';
+import { killHard, startWorkerProcess, untilPolling } from '../support/worker-process.js';
 
 /**
  * A ticket on a worker process killed with SIGKILL in the middle of it (a release's pods half done) and started
@@ -18,6 +18,7 @@ import { killHard, startWorkerProcess } from '../support/worker-process.js';
 const ns = 'acme-prod';
 let sandbox: TestSandbox;
 let connection: Connection;
+let client: Client;
 let releases: ReleaseClient;
 let tickets: TicketClient;
 let audit: AuditStore;
@@ -32,7 +33,8 @@ const startWorker = () => {
 beforeAll(async () => {
   sandbox = await connectSandbox();
   connection = await Connection.connect({ address: sandbox.info.temporalAddress });
-  releases = new ReleaseClient(new Client({ connection, namespace: sandbox.info.temporalNamespace }), taskQueue);
+  client = new Client({ connection, namespace: sandbox.info.temporalNamespace });
+  releases = new ReleaseClient(client, taskQueue);
   tickets = new TicketClient(releases);
   audit = await AuditStore.open(sandbox.info.auditDatabaseUrl!);
 });
@@ -51,6 +53,7 @@ test('the worker SIGKILLed mid-ticket and restarted: the ticket completes, each 
   const b: TestApp = { name: `${p}-b`, cells: ['rz00b'], replicasPerCell: 3 };
   const c: TestApp = { name: `${p}-c`, cells: ['rz01a'], replicasPerCell: 2 };
   let worker = startWorker();
+  await untilPolling(client, taskQueue);
   await deployApps(releases, [a, b, c]);
   const podsOf = (x: TestApp) => appPods(sandbox, clusterOf(x), ns, x.name);
   const before = new Map<TestApp, V1Pod[]>();

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestSandbox } from './sandbox.js';
+import type { Client } from '@temporalio/client';
+import protos from '@temporalio/proto';
+import { eventually, type TestSandbox } from './sandbox.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -33,4 +35,29 @@ export async function killHard(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
+}
+
+/**
+ * Until a worker polls `taskQueue` for workflow and activity tasks: a worker process takes a while to start (it
+ * bundles the workflows), longer than an API call's own deadline on a busy machine.
+ */
+export async function untilPolling(client: Client, taskQueue: string, timeoutMs = 120_000): Promise<void> {
+  const { TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY } = protos.temporal.api.enums.v1.TaskQueueType;
+  await eventually(
+    `a worker polling ${taskQueue}`,
+    async () => {
+      const polled = await Promise.all(
+        [TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY].map(async (taskQueueType) => {
+          const d = await client.workflowService.describeTaskQueue({
+            namespace: client.options.namespace,
+            taskQueue: { name: taskQueue },
+            taskQueueType,
+          });
+          return (d.pollers?.length ?? 0) > 0;
+        }),
+      );
+      return polled.every(Boolean) ? true : undefined;
+    },
+    timeoutMs,
+  );
 }
