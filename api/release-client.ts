@@ -59,6 +59,8 @@ export interface ReleaseSummary {
   startTime: string;
   closeTime?: string;
   requestedBy: string;
+  /** The ticket that started it, if one did. */
+  ticket?: string;
 }
 
 /** One registered App, as listed: its latest revision and what each cell last released. */
@@ -73,6 +75,8 @@ export interface AppSummary {
 export interface ReleaseFilter {
   app?: string;
   state?: ListedState;
+  /** Only the releases this ticket started (search attribute BaristaTicket). */
+  ticket?: string;
   limit?: number;
 }
 
@@ -386,14 +390,15 @@ export class ReleaseClient {
     return apps.sort((a, b) => a.name.localeCompare(b.name)).slice(0, limit);
   }
 
-  /** Releases of a tenant, newest first, from Temporal's visibility store; filtered by App and state. */
+  /** Releases of a tenant, newest first, from Temporal's visibility store; filtered by App, state and ticket. */
   async listReleases(tenant: string, filter: ReleaseFilter = {}): Promise<ReleaseSummary[]> {
     const query = [
-      visibilityQuery({ BaristaKind: 'app-release', BaristaTenant: tenant, BaristaApp: filter.app }),
+      visibilityQuery({ BaristaKind: 'app-release', BaristaTenant: tenant, BaristaApp: filter.app, BaristaTicket: filter.ticket }),
       ...(filter.state ? [stateClause(filter.state)] : []),
     ].join(' AND ');
     const result: ReleaseSummary[] = [];
     for await (const wf of this.client.workflow.list({ query })) {
+      const ticket = wf.typedSearchAttributes.get(SA.ticket) ?? wf.memo?.ticket;
       result.push({
         workflowId: wf.workflowId,
         runId: wf.runId,
@@ -403,6 +408,7 @@ export class ReleaseClient {
         startTime: wf.startTime.toISOString(),
         ...(wf.closeTime ? { closeTime: wf.closeTime.toISOString() } : {}),
         requestedBy: String(wf.memo?.requestedBy ?? ''),
+        ...(typeof ticket === 'string' ? { ticket } : {}),
       });
       if (result.length >= (filter.limit ?? 50)) break;
     }

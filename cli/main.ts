@@ -134,14 +134,18 @@ release
   .description('list the releases of a tenant, newest first')
   .option('--app <app>', 'only this App')
   .option('--state <state>', 'only releases in this state (running, waiting-approval, paused, succeeded, ...)')
+  .option('--ticket <id>', 'only the releases this ticket started')
   .option('--limit <n>', 'at most this many', Number)
-  .action(async (tenant: string, o: { app?: string; state?: string; limit?: number }) => {
+  .action(async (tenant: string, o: { app?: string; state?: string; ticket?: string; limit?: number }) => {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(o)) if (value !== undefined) query.set(key, String(value));
     const { releases } = await api<{
-      releases: { workflowId: string; runId: string; state: string; startTime: string; requestedBy: string }[];
+      releases: { workflowId: string; runId: string; state: string; startTime: string; requestedBy: string; ticket?: string }[];
     }>(await loadConfig(), 'GET', `/v1/tenants/${encodeURIComponent(tenant)}/releases${query.size ? `?${query.toString()}` : ''}`);
-    for (const r of releases) console.log(`${r.startTime}  ${r.state.padEnd(16)} ${r.workflowId}  run ${r.runId}  by ${r.requestedBy}`);
+    for (const r of releases)
+      console.log(
+        `${r.startTime}  ${r.state.padEnd(16)} ${r.workflowId}  run ${r.runId}  by ${r.requestedBy}${r.ticket ? `  ticket ${r.ticket}` : ''}`,
+      );
   });
 
 release

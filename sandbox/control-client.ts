@@ -41,6 +41,14 @@ export class SandboxControl {
   startNode(name: string) {
     return this.post(`/nodes/${encodeURIComponent(name)}/start`);
   }
+  /** Stops the audit store's PostgreSQL (fast shutdown: its connections close, new ones are refused); data kept. */
+  stopAuditDatabase() {
+    return this.post('/audit-database/stop');
+  }
+  /** Starts it again on the same address, password and data. */
+  startAuditDatabase() {
+    return this.post('/audit-database/start');
+  }
   setImageBad(image: string, bad = true) {
     return this.post('/faults/images', { image, bad });
   }

@@ -81,6 +81,22 @@ export async function startControlServer(sandbox: Sandbox, token: string): Promi
     },
     {
       method: 'POST',
+      pattern: /^\/audit-database\/stop$/,
+      handle: async () => {
+        await sandbox.stopAuditDatabase();
+        return { auditDatabase: 'stopped' };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/audit-database\/start$/,
+      handle: async () => {
+        await sandbox.startAuditDatabase();
+        return { auditDatabase: 'running' };
+      },
+    },
+    {
+      method: 'POST',
       pattern: /^\/faults\/images$/,
       handle: (_m, body) => {
         const f = parse(ImageFault, body);

@@ -38,6 +38,7 @@ export class PostgresServer {
   }
 
   async start(): Promise<void> {
+    if (this.server) return;
     const log = path.join(this.opts.logDir, 'postgres.log');
     const write = (line: unknown) =>
       void appendFile(log, `${String(line instanceof Error ? line.message : line).trimEnd()}\n`).catch(() => undefined);
@@ -62,10 +63,22 @@ export class PostgresServer {
     if (!initialised) await this.server.createDatabase(AUDIT_DATABASE);
   }
 
-  /** Stops the server; its data is removed unless the sandbox is persistent. */
-  async stop(): Promise<void> {
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  /**
+   * Stops the server (fast shutdown: its connections are closed) and keeps its data: `start()` brings it back on the
+   * same port with the same password and data (a PostgreSQL restart; the sandbox's control API).
+   */
+  async halt(): Promise<void> {
     await this.server?.stop().catch(() => undefined);
     this.server = undefined;
+  }
+
+  /** Stops the server; its data is removed unless the sandbox is persistent. */
+  async stop(): Promise<void> {
+    await this.halt();
     if (!this.opts.persistent) {
       await rm(this.dataDir, { recursive: true, force: true });
       await rm(this.passwordFile, { force: true });

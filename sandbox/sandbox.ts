@@ -157,6 +157,21 @@ export class Sandbox {
     return this.plane(name).isFrozen;
   }
 
+  /** Stops the audit store's PostgreSQL, keeping its data: connections are closed, new ones refused. */
+  async stopAuditDatabase(): Promise<void> {
+    await this.auditDatabase().halt();
+  }
+
+  /** Starts the audit store's PostgreSQL again, on the same address with the same password and data. */
+  async startAuditDatabase(): Promise<void> {
+    await this.auditDatabase().start();
+  }
+
+  private auditDatabase(): PostgresServer {
+    if (!this.postgres) throw new SandboxError('UNKNOWN_TARGET', 'this sandbox runs no PostgreSQL (audit store)', {});
+    return this.postgres;
+  }
+
   setImageBad(image: string, bad = true): void {
     this.faults.setImageBad(image, bad);
   }

@@ -9,6 +9,7 @@ export const SEARCH_ATTRIBUTES = {
   BaristaTenant: 'Keyword',
   BaristaState: 'Keyword',
   BaristaKind: 'Keyword',
+  BaristaTicket: 'Keyword',
 } as const;
 
 export interface TemporalServerOptions {

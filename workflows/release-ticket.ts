@@ -4,6 +4,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
   uuid4,
@@ -139,6 +140,8 @@ async function followRelease(t: TicketTracker, app: string, request: Record<stri
           { key: SA.tenant, value: t.input.spec.tenant },
           { key: SA.kind, value: 'app-release' },
           { key: SA.state, value: 'planning' },
+          // patch: a ticket started before BaristaTicket existed starts its releases as it did then
+          ...(patched('ticket-search-attribute') ? [{ key: SA.ticket, value: t.input.id }] : []),
         ],
       });
       const release = { workflowId, runId: child.firstExecutionRunId };
@@ -231,7 +234,8 @@ async function abortTicket(t: TicketTracker): Promise<void> {
 
 /**
  * Saga rollback: releases in flight are rolled back by their own rollback; then each app the ticket changed goes
- * back to the revision it had, last finished first, each through its own per-pod protocol.
+ * back to the revision it had, last finished first, each through its own per-pod protocol. The last entry lists what
+ * was undone, in order (an app whose own release rolled back first), and what could not be.
  */
 async function rollBackTicket(t: TicketTracker): Promise<void> {
   const { by, reason } = t.rollbackRequested!;
@@ -255,7 +259,12 @@ async function rollBackTicket(t: TicketTracker): Promise<void> {
   const changed = [...t.apps.values()]
     .filter((a) => a.state === 'succeeded' && a.from !== undefined)
     .sort((x, y) => (y.finishedAt ?? '').localeCompare(x.finishedAt ?? ''));
-  const undone: string[] = [];
+  // apps whose own release already put back what it changed (its onFailure: rollback, or the rollback signalled
+  // above) come first in the list: they were undone before the others
+  const undone = [...t.apps.values()]
+    .filter((a) => a.state === 'failed' && a.releaseState === 'rolled-back')
+    .sort((x, y) => (x.finishedAt ?? '').localeCompare(y.finishedAt ?? ''))
+    .map((a) => `${a.app} (by its own release)`);
   const notUndone: string[] = [];
   for (const a of changed) {
     const entry = t.entry(a.app);

@@ -9,4 +9,6 @@ export const SA = {
   tenant: defineSearchAttributeKey('BaristaTenant', SearchAttributeType.KEYWORD),
   kind: defineSearchAttributeKey('BaristaKind', SearchAttributeType.KEYWORD),
   state: defineSearchAttributeKey('BaristaState', SearchAttributeType.KEYWORD),
+  /** On the App releases a ticket starts: the ticket's id (releases listed by ticket). */
+  ticket: defineSearchAttributeKey('BaristaTicket', SearchAttributeType.KEYWORD),
 } as const;

@@ -67,6 +67,7 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           querystring: z.strictObject({
             app: dnsLabel.optional(),
             state: z.enum(LISTED_STATES).optional(),
+            ticket: z.string().min(1).max(200).optional().describe('only the releases this ticket started'),
             limit: z.coerce.number().int().min(1).max(500).default(50),
           }),
           tags: ['releases'],

@@ -126,6 +126,15 @@ test('a → b → c and d: order respected; b fails, c blocked, d done; b retrie
     return (body.tickets as { id: string; state: string }[]).find((t) => t.id === id && t.state === 'succeeded');
   });
   expect(listed).toMatchObject({ id, state: 'succeeded' });
+  // the releases it started, found by its id (search attribute BaristaTicket): b's two, one of each other app
+  const started = await eventually('the releases listed by ticket', async () => {
+    const { body } = await call('GET', `/v1/tenants/acme/releases?ticket=${id}`, tokens.releaser);
+    const releases = body.releases as { app: string; ticket?: string }[];
+    return releases.length >= 5 ? releases : undefined;
+  });
+  expect(started.map((r) => r.app).sort()).toEqual([a, b, b, c, d].sort());
+  expect(started.every((r) => r.ticket === id)).toBe(true);
+  expect((await call('GET', `/v1/tenants/acme/releases?ticket=${id}`, tokens.other)).status).toBe(403);
 
   // the durable record: the ticket's trail and its releases', in PostgreSQL, each entry once
   const trail = async (): Promise<StoredAuditEvent[]> =>

@@ -123,7 +123,7 @@ test('onFailure rollback-released: a failure rolls back what the ticket changed,
     const rollbacks = done.audit.filter((e) => e.action === 'app-rollback-started').map((e) => e.detail?.split(':')[0]);
     expect(rollbacks).toEqual([x.d, x.a]);
     for (const app of [x.a, x.d]) expect(releasesOf(app).map((r) => r.revision)).toEqual([2, 2, 1, 1]);
-    expect(done.audit.at(-1)?.detail).toBe(`rolled back: ${x.d} → 1, ${x.a} → 1`);
+    expect(done.audit.at(-1)?.detail).toBe(`rolled back: ${x.b} (by its own release), ${x.d} → 1, ${x.a} → 1`);
   } finally {
     w.failing.delete(bad);
   }
