@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import type { ReleaseStatus } from '../workflows/release-status.js';
 import type { TicketStatus } from '../workflows/ticket-definitions.js';
 import { api, CliError, loadConfig } from './api-client.js';
 
@@ -14,19 +15,49 @@ function ticketRef(ref: string): { tenant: string; id: string } {
   return { tenant: m[1]!, id: m[2]! };
 }
 
-/** The ticket as lines: a header, then each dependency level with its apps' states, then the latest audit entries. */
-export function renderTicket(s: TicketStatus): string[] {
+/** What a running app's release shows in the ticket view: its state, current group and gate. */
+export type LiveRelease = Pick<ReleaseStatus, 'state' | 'currentGroup' | 'groups' | 'gates' | 'window'>;
+
+/**
+ * The ticket as lines: a header, then each dependency level with its apps' states (a running app with its
+ * release's current group, gate or change window when `live` has it), then the latest audit entries.
+ */
+export function renderTicket(s: TicketStatus, live: Map<string, LiveRelease> = new Map()): string[] {
   const lines = [`ticket ${s.tenant}/${s.id} "${s.title}": ${s.state}${s.paused ? ` (paused by ${s.paused.by})` : ''}`];
   s.levels.forEach((apps, level) => {
     const shown = apps.map((name) => {
       const a = s.apps.find((x) => x.app === name)!;
-      const detail = [a.revision ? `rev ${a.revision}` : '', a.reason ?? ''].filter(Boolean).join(', ');
+      const release = live.get(name);
+      const detail = [a.revision ? `rev ${a.revision}` : '', release ? liveDetail(release) : '', a.reason ?? ''].filter(Boolean).join(', ');
       return `${name} ${a.state}${detail ? ` (${detail})` : ''}`;
     });
     lines.push(`  level ${level}: ${shown.join(' · ')}`);
   });
   for (const e of s.audit.slice(-5)) lines.push(`  ${e.at} ${e.by} ${e.action}${e.detail ? `: ${e.detail}` : ''}`);
   return lines;
+}
+
+/** `group 2/3 running`, `group 1/3 waiting-approval, gate 1 manual waiting`, `… until <time> (change freeze 'x')`. */
+export function liveDetail(r: LiveRelease): string {
+  const parts: string[] = [];
+  if (r.currentGroup !== undefined && r.groups.length) parts.push(`group ${r.currentGroup + 1}/${r.groups.length} ${r.state}`);
+  else parts.push(r.state);
+  const gate = r.gates.find((g) => g.state === 'waiting');
+  if (gate) parts.push(`gate ${gate.group + 1} ${gate.type} waiting`);
+  if (r.window) parts.push(`change freeze '${r.window.name}' until ${r.window.until}`);
+  return parts.join(', ');
+}
+
+/** The running apps' releases, read once per redraw (summary view: no pod lists); one that cannot be read is left out. */
+async function liveReleases(config: Awaited<ReturnType<typeof loadConfig>>, s: TicketStatus): Promise<Map<string, LiveRelease>> {
+  const running = s.apps.filter((a) => a.release && a.state === 'running');
+  const read = await Promise.all(
+    running.map(async (a) => {
+      const url = `/v1/tenants/${encodeURIComponent(s.tenant)}/apps/${encodeURIComponent(a.app)}/releases/${encodeURIComponent(a.release!.runId)}?view=summary`;
+      return [a.app, await api<LiveRelease>(config, 'GET', url).catch(() => undefined)] as const;
+    }),
+  );
+  return new Map(read.filter((e): e is readonly [string, LiveRelease] => e[1] !== undefined));
 }
 
 /** Exit code of `ticket status --watch`: 0 succeeded, 1 aborted or rolled back, 2 waiting for a person; else go on. */
@@ -87,7 +118,7 @@ export function addTicketCommands(program: Command): void {
       let last = '';
       for (;;) {
         const s = await api<TicketStatus>(config, 'GET', route(tenant, id));
-        const text = renderTicket(s).join('\n');
+        const text = renderTicket(s, await liveReleases(config, s)).join('\n');
         if (text !== last) console.log(o.watch ? `${new Date().toISOString()}\n${text}` : text);
         last = text;
         const code = ticketExitCode(s);
