@@ -18,7 +18,10 @@ const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM (00:00 to 23:59)');
 const timeZone = z
   .string()
-  .refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone (e.g. Europe/Berlin, UTC)` });
+  .refine(isTimeZone, {
+    // quoted at most 64 characters: the message goes back to whoever sent a (possibly huge) string
+    error: (issue) => `"${String(issue.input).slice(0, 64)}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`,
+  });
 
 export const ChangeWindowSchema = z.discriminatedUnion(
   'kind',
