@@ -37,7 +37,7 @@ function dag(): { app: string; level: number; dependsOn: string[] }[] {
 async function releaseAll(b: Bench, names: string[], pods: number, what: string): Promise<void> {
   const refs: ReleaseRef[] = await Promise.all(
     names.map((app) =>
-      b.releases.startRelease({ app, tenant: 'acme', requestedBy: 'bench', strategy: { groups: 1, maxConcurrentPods: pods } } as never),
+      b.releases.startRelease({ app, tenant: 'acme', requestedBy: 'bench', strategy: { groups: 1, maxConcurrentPods: pods } }),
     ),
   );
   let done = 0;
@@ -51,7 +51,8 @@ async function releaseAll(b: Bench, names: string[], pods: number, what: string)
       }),
     );
     const bad = finals.filter((s) => s.state !== 'succeeded');
-    if (bad.length) throw new Error(`${what}: ${bad.length} releases did not succeed (${bad.map((s) => `${s.app} ${s.state}`).join(', ')})`);
+    if (bad.length)
+      throw new Error(`${what}: ${bad.length} releases did not succeed (${bad.map((s) => `${s.app} ${s.state}`).join(', ')})`);
   } finally {
     clearInterval(progress);
   }
@@ -70,9 +71,8 @@ async function run(): Promise<void> {
   const db = new pg.Pool({ connectionString: auditUrl, max: 1 });
   const rows = async (ticket?: string) =>
     Number(
-      (
-        await db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events${ticket ? ' WHERE ticket = $1' : ''}`, ticket ? [ticket] : [])
-      ).rows[0]?.n ?? 0,
+      (await db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events${ticket ? ' WHERE ticket = $1' : ''}`, ticket ? [ticket] : []))
+        .rows[0]?.n ?? 0,
     );
   try {
     const perCell = Number(process.env.BENCH_PODS_PER_CELL ?? Math.max(1, Math.round(8 / b.cells.length)));
@@ -114,7 +114,9 @@ async function run(): Promise<void> {
     const progress = setInterval(() => {
       void tickets.status('acme', id).then(
         (t: TicketStatus) => {
-          const byLevel = t.levels.map((level) => `${level.filter((a) => t.apps.find((x) => x.app === a)?.state === 'succeeded').length}/${level.length}`);
+          const byLevel = t.levels.map(
+            (level) => `${level.filter((a) => t.apps.find((x) => x.app === a)?.state === 'succeeded').length}/${level.length}`,
+          );
           const running = t.apps.filter((a) => a.state === 'running').length;
           say(`  ticket ${t.state}: succeeded per level ${byLevel.join(' ')}, ${running} running`);
         },
@@ -145,7 +147,7 @@ async function run(): Promise<void> {
     }
     let ticketRows = 0;
     const kinds = new Map<string, number>();
-    for (let after: number | undefined; ; ) {
+    for (let after: number | undefined; ;) {
       const page = await audit.query({ tenant: 'acme', ticket: id, limit: 1000, ...(after !== undefined ? { after } : {}) });
       ticketRows += page.events.length;
       for (const e of page.events) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);

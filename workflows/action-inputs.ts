@@ -15,7 +15,7 @@ export const actorName = z
   .max(200, 'must be at most 200 characters');
 const reason = z.string({ error: 'must be a string' }).max(1000, 'must be at most 1000 characters').optional();
 /** Who takes an action and why: the input of most actions, on releases and tickets alike. */
-export const actor = z.strictObject({ by: actorName, reason }, { error: shapeError });
+export const actor = z.strictObject({ by: actorName, reason }, { error: shapeError('{"by": "alice", "reason": "..."}') });
 
 export const actionInputSchemas: { [A in ReleaseAction]: z.ZodType<ActionInputs[A]> } = {
   approve: actor.extend({
@@ -52,15 +52,18 @@ export function claimedActor(raw: unknown): string {
   return typeof claimed === 'string' && claimed.trim() ? claimed.trim().slice(0, 200) : '(anonymous)';
 }
 
-function shapeError(issue: { code: string; input?: unknown }): string | undefined {
-  if (issue.code !== 'invalid_type') return undefined;
-  const got =
-    issue.input === undefined
-      ? 'no input'
-      : issue.input === null
-        ? 'null'
-        : Array.isArray(issue.input)
-          ? 'an array'
-          : `a ${typeof issue.input}`;
-  return `must be an object such as {"by": "alice", "reason": "..."}; got ${got}`;
+/** The error of an input that is not an object: what one looks like (`example`), and what came instead. */
+export function shapeError(example: string): (issue: { code: string; input?: unknown }) => string | undefined {
+  return (issue) => {
+    if (issue.code !== 'invalid_type') return undefined;
+    const got =
+      issue.input === undefined
+        ? 'no input'
+        : issue.input === null
+          ? 'null'
+          : Array.isArray(issue.input)
+            ? 'an array'
+            : `a ${typeof issue.input}`;
+    return `must be an object such as ${example}; got ${got}`;
+  };
 }

@@ -11,7 +11,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { ChangeWindowsSchema, type ChangeWindow } from '../domain/change-windows.js';
 import { describeIssues, toFieldIssues } from '../domain/validation.js';
-import { actorName } from './action-inputs.js';
+import { actorName, shapeError } from './action-inputs.js';
 
 /** One long-lived workflow per tenant holding its settings: today its change windows (docs/tickets.md). */
 export function tenantSettingsId(tenant: string): string {
@@ -25,18 +25,14 @@ export interface TenantSettings {
   updatedAt?: string;
 }
 
+export const tenantSettingsQuery = defineQuery<TenantSettings>('tenant-settings');
 export const setChangeWindowsUpdate = defineUpdate<TenantSettings, [{ windows: unknown; by: string }]>('set-change-windows');
 /** Failure type of a refused `set-change-windows` (bad input): the settings are unchanged. */
 export const SETTINGS_UPDATE_REFUSED = 'TenantSettingsRefused';
 
 const SetChangeWindowsInput = z.strictObject(
   { windows: ChangeWindowsSchema, by: actorName },
-  {
-    error: (issue) =>
-      issue.code === 'invalid_type'
-        ? `must be an object such as {"windows": [...], "by": "alice"}; got ${issue.input === undefined ? 'no input' : issue.input === null ? 'null' : Array.isArray(issue.input) ? 'an array' : `a ${typeof issue.input}`}`
-        : undefined,
-  },
+  { error: shapeError('{"windows": [...], "by": "alice"}') },
 );
 
 /**
@@ -55,7 +51,6 @@ function parseSetChangeWindows(raw: unknown): { windows: ChangeWindow[]; by: str
     throw ApplicationFailure.nonRetryable(`invalid input: ${describeIssues(toFieldIssues(parsed.error))}`, SETTINGS_UPDATE_REFUSED);
   return parsed.data;
 }
-export const tenantSettingsQuery = defineQuery<TenantSettings>('tenant-settings');
 
 /** Updates before the workflow starts afresh with its settings (a short history at any age). */
 const UPDATES_PER_RUN = 500;

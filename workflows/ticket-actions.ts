@@ -14,7 +14,9 @@ import {
 import type { TicketTracker } from './ticket-state.js';
 
 const app = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required: which app of the ticket' : 'must be a string: an app of the ticket') })
+  .string({
+    error: (issue) => (issue.input === undefined ? 'is required: which app of the ticket' : 'must be a string: an app of the ticket'),
+  })
   .min(1, 'must not be empty')
   .max(63, 'must be at most 63 characters');
 const schemas: { [A in TicketAction]: z.ZodType<TicketActionInputs[A]> } = {
