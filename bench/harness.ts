@@ -42,7 +42,14 @@ export interface Bench {
   stop(): Promise<void>;
 }
 
-export async function startBench(o: { topology?: TopologyInput; workerEnv?: Record<string, string> } = {}): Promise<Bench> {
+export async function startBench(
+  o: {
+    topology?: TopologyInput;
+    workerEnv?: Record<string, string>;
+    /** The worker appends the audit record to the sandbox's PostgreSQL (as `npm start` does); off by default. */
+    audit?: boolean;
+  } = {},
+): Promise<Bench> {
   await provisionAll(createProgress());
   say('starting sandbox');
   const sandbox = await Sandbox.start({
@@ -52,7 +59,12 @@ export async function startBench(o: { topology?: TopologyInput; workerEnv?: Reco
   });
   say(`starting the Barista worker process (log: ${WORKER_LOG})`);
   const metricsPort = await freePort();
-  const worker = startWorkerProcess(sandbox, { BARISTA_METRICS_PORT: String(metricsPort), ...o.workerEnv });
+  const auditUrl = o.audit ? sandbox.info().auditDatabaseUrl : undefined;
+  const worker = startWorkerProcess(sandbox, {
+    BARISTA_METRICS_PORT: String(metricsPort),
+    ...(auditUrl ? { BARISTA_AUDIT_DATABASE_URL: auditUrl } : {}),
+    ...o.workerEnv,
+  });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const connection = await Connection.connect({ address: sandbox.temporalAddress });
   const client = new Client({ connection });

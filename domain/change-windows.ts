@@ -16,9 +16,10 @@ const name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'letters, digits, spaces, ".", "_" and "-"');
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with its offset, e.g. 2026-12-24T00:00:00+01:00' });
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM (00:00 to 23:59)');
-const timeZone = z
-  .string()
-  .refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone (e.g. Europe/Berlin, UTC)` });
+const timeZone = z.string().refine(isTimeZone, {
+  // quoted at most 64 characters: the message goes back to whoever sent a (possibly huge) string
+  error: (issue) => `"${String(issue.input).slice(0, 64)}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`,
+});
 
 export const ChangeWindowSchema = z.discriminatedUnion(
   'kind',

@@ -7,14 +7,15 @@ import type { ActionInputs, ReleaseAction } from './definitions.js';
  * and the signal handlers (zod is pure JavaScript: it runs in the workflow sandbox). Strict: an unknown field
  * (a typo such as `grop`) is refused rather than silently dropped, so an approval never lands on another gate.
  */
-const by = z
+/** Who takes an action (self-declared on the Temporal path; from the token on the API's). */
+export const actorName = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required: who takes the action' : 'must be a string') })
   .trim()
   .min(1, 'must not be empty: who takes the action')
   .max(200, 'must be at most 200 characters');
 const reason = z.string({ error: 'must be a string' }).max(1000, 'must be at most 1000 characters').optional();
 /** Who takes an action and why: the input of most actions, on releases and tickets alike. */
-export const actor = z.strictObject({ by, reason }, { error: shapeError });
+export const actor = z.strictObject({ by: actorName, reason }, { error: shapeError('{"by": "alice", "reason": "..."}') });
 
 export const actionInputSchemas: { [A in ReleaseAction]: z.ZodType<ActionInputs[A]> } = {
   approve: actor.extend({
@@ -51,15 +52,18 @@ export function claimedActor(raw: unknown): string {
   return typeof claimed === 'string' && claimed.trim() ? claimed.trim().slice(0, 200) : '(anonymous)';
 }
 
-function shapeError(issue: { code: string; input?: unknown }): string | undefined {
-  if (issue.code !== 'invalid_type') return undefined;
-  const got =
-    issue.input === undefined
-      ? 'no input'
-      : issue.input === null
-        ? 'null'
-        : Array.isArray(issue.input)
-          ? 'an array'
-          : `a ${typeof issue.input}`;
-  return `must be an object such as {"by": "alice", "reason": "..."}; got ${got}`;
+/** The error of an input that is not an object: what one looks like (`example`), and what came instead. */
+export function shapeError(example: string): (issue: { code: string; input?: unknown }) => string | undefined {
+  return (issue) => {
+    if (issue.code !== 'invalid_type') return undefined;
+    const got =
+      issue.input === undefined
+        ? 'no input'
+        : issue.input === null
+          ? 'null'
+          : Array.isArray(issue.input)
+            ? 'an array'
+            : `a ${typeof issue.input}`;
+    return `must be an object such as ${example}; got ${got}`;
+  };
 }

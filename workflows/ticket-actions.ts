@@ -13,7 +13,12 @@ import {
 } from './ticket-definitions.js';
 import type { TicketTracker } from './ticket-state.js';
 
-const app = z.string({ error: 'is required: which app of the ticket' }).min(1, 'must not be empty').max(63);
+const app = z
+  .string({
+    error: (issue) => (issue.input === undefined ? 'is required: which app of the ticket' : 'must be a string: an app of the ticket'),
+  })
+  .min(1, 'must not be empty')
+  .max(63, 'must be at most 63 characters');
 const schemas: { [A in TicketAction]: z.ZodType<TicketActionInputs[A]> } = {
   approve: actor.extend({ app: app.optional() }),
   pause: actor,
@@ -38,7 +43,7 @@ function refusal<A extends TicketAction>(t: TicketTracker, action: A, input: Tic
   if (t.abortRequested || t.rollbackRequested) return `the ticket is being ${t.abortRequested ? 'aborted' : 'rolled back'}`;
   const named = 'app' in input && input.app !== undefined ? t.app(input.app) : undefined;
   if ('app' in input && input.app !== undefined && !named)
-    return `app ${input.app} is not in this ticket (${[...t.apps.keys()].join(', ')})`;
+    return `app: app ${input.app} is not in this ticket (${[...t.apps.keys()].join(', ')})`;
   switch (action) {
     case 'approve':
       if (!named) return t.state === 'awaiting-approval' ? undefined : 'the ticket is not waiting for approval';
@@ -89,35 +94,52 @@ function apply<A extends TicketAction>(t: TicketTracker, action: A, input: Ticke
   }
 }
 
-/** Registers every ticket action as a validated Update; each accepted one is recorded in the ticket's audit trail. */
+/**
+ * Registers every ticket action as a validated Update; each accepted one is recorded in the ticket's audit trail.
+ * Any input (none, `null`, wrong types, unknown apps, huge strings) is refused by the validator with the field named,
+ * before it is accepted: nothing is recorded and no workflow task can fail. Tickets take no signals: one sent by hand
+ * (`temporal workflow signal`) has no handler and is ignored.
+ */
 export function wireTicketActions(t: TicketTracker): void {
-  for (const action of TICKET_ACTIONS) {
-    setHandler(
-      ticketActions[action] as UpdateDefinition<TicketActionResult, [unknown]>,
-      (raw: unknown): TicketActionResult => {
-        const input = parse(action, raw);
-        const refused = refusal(t, action, input);
-        if (refused) throw ApplicationFailure.nonRetryable(refused, TICKET_ACTION_REFUSED);
-        apply(t, action, input);
-        const what =
-          'app' in input && input.app ? `${input.app}${'revision' in input && input.revision ? ` at revision ${input.revision}` : ''}` : '';
-        const recorded = t.record(input.by, action, [what, input.reason].filter(Boolean).join(': ') || undefined);
-        return { action, recorded, state: t.state };
-      },
-      {
-        validator: (raw: unknown) => {
-          const input = parse(action, raw);
-          const refused = refusal(t, action, input);
-          if (refused) throw ApplicationFailure.nonRetryable(refused, TICKET_ACTION_REFUSED);
-        },
-      },
-    );
-  }
+  for (const action of TICKET_ACTIONS) wireAction(t, action);
 }
 
-function parse<A extends TicketAction>(action: A, raw: unknown): TicketActionInputs[A] {
-  const parsed = schemas[action].safeParse(raw);
-  if (!parsed.success)
-    throw ApplicationFailure.nonRetryable(`invalid input: ${describeIssues(toFieldIssues(parsed.error))}`, TICKET_ACTION_REFUSED);
-  return parsed.data;
+function wireAction<A extends TicketAction>(t: TicketTracker, action: A): void {
+  setHandler(
+    ticketActions[action] as UpdateDefinition<TicketActionResult, [unknown]>,
+    (raw: unknown): TicketActionResult => {
+      // the validator ran in this same activation, so nothing changed since: this is a guard, not a path
+      const decision = decide(t, action, raw);
+      if (!decision.ok) throw ApplicationFailure.nonRetryable(decision.reason, TICKET_ACTION_REFUSED);
+      const input = decision.input;
+      apply(t, action, input);
+      const what =
+        'app' in input && input.app ? `${input.app}${'revision' in input && input.revision ? ` at revision ${input.revision}` : ''}` : '';
+      const recorded = t.record(input.by, action, [what, input.reason].filter(Boolean).join(': ') || undefined);
+      return { action, recorded, state: t.state };
+    },
+    {
+      validator: (raw: unknown) => {
+        const decision = decide(t, action, raw);
+        if (!decision.ok) throw ApplicationFailure.nonRetryable(decision.reason, TICKET_ACTION_REFUSED);
+      },
+    },
+  );
+}
+
+/** Whether `raw` is a valid `action` the ticket can take now. Reads only; never throws. */
+function decide<A extends TicketAction>(
+  t: TicketTracker,
+  action: A,
+  raw: unknown,
+): { ok: true; input: TicketActionInputs[A] } | { ok: false; reason: string } {
+  try {
+    const parsed = schemas[action].safeParse(raw);
+    if (!parsed.success) return { ok: false, reason: `invalid input: ${describeIssues(toFieldIssues(parsed.error))}` };
+    const refused = refusal(t, action, parsed.data);
+    return refused ? { ok: false, reason: refused } : { ok: true, input: parsed.data };
+  } catch (err) {
+    // a bug in a rule must refuse the action, not fail the workflow task
+    return { ok: false, reason: `refused: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
