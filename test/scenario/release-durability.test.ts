@@ -1,36 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { ReleaseClient } from '../../api/release-client.js';
 import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../support/sandbox.js';
 import { appPods, imageOf, restartsOf, waitForStatus } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
+import { startWorkerProcess as startWorker } from '../support/worker-process.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 let sandbox: TestSandbox;
 let connection: Connection;
 let releases: ReleaseClient;
 const taskQueue = uniqueName('durable');
 const workers: ChildProcess[] = [];
 
-/** The real worker entry point, as its own process: it can be killed like in production. */
+/** The real worker entry point as its own process (test/support/worker-process.ts), killed in afterAll. */
 function startWorkerProcess(): ChildProcess {
-  // one process (node --import tsx), so that SIGKILL kills the worker itself and not a wrapper
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker', 'main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: sandbox.info.temporalAddress,
-      TEMPORAL_NAMESPACE: sandbox.info.temporalNamespace,
-      BARISTA_TASK_QUEUE: taskQueue,
-      KUBECONFIG: sandbox.info.kubeconfig,
-      BARISTA_LOG_LEVEL: 'warn',
-      // no drift Schedules from a test's worker: they would outlive it on its task queue
-      BARISTA_DRIFT_TENANTS: 'none',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = startWorker(sandbox, taskQueue);
   workers.push(child);
   return child;
 }
