@@ -81,7 +81,7 @@ type Row = {
   event_id: string;
   tenant: string;
   at: Date;
-  kind: 'release' | 'ticket' | 'drift';
+  kind: 'release' | 'ticket' | 'drift' | 'app' | 'notification';
   workflow_id: string;
   run_id: string;
   app: string | null;

@@ -31,8 +31,12 @@ export class Clusters {
   private readonly clients = new Map<string, ClusterClient>();
   private readonly tenantClients = new Map<string, ClusterClient>();
 
-  constructor(kubeconfigFile: string) {
-    for (const [name, kc] of kubeConfigsByContext(kubeconfigFile)) {
+  /**
+   * `source`: a kubeconfig file (one context per cluster, named after it), or the clusters' KubeConfigs by name (a
+   * cluster agent's one cluster, whatever its kubeconfig calls its context: worker/agent.ts).
+   */
+  constructor(source: string | ReadonlyMap<string, KubeConfig>) {
+    for (const [name, kc] of typeof source === 'string' ? kubeConfigsByContext(source) : source) {
       const core = makeApiClient(kc, CoreV1Api);
       this.clients.set(name, { name, kc, core, apps: makeApiClient(kc, AppsV1Api), pods: new PodCache(kc, core) });
     }

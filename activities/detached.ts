@@ -82,9 +82,15 @@ export class DetachedAttempts {
     let latest: unknown;
     let sent = false;
     let inFlight = false;
-    const send = async () => {
-      if (inFlight || stop.signal.aborted) return;
+    let again = false;
+    const send = async (): Promise<void> => {
+      if (stop.signal.aborted) return;
+      if (inFlight) {
+        again = true; // newer details arrived while sending: send them right after
+        return;
+      }
       inFlight = true;
+      again = false;
       try {
         await completion.heartbeat(token, latest);
       } catch (err) {
@@ -96,13 +102,17 @@ export class DetachedAttempts {
       } finally {
         inFlight = false;
       }
+      if (again) await send();
     };
     const beat = setInterval(() => void send(), DETACHED_HEARTBEAT_MS);
     const ctx: AttemptContext = {
       info,
       heartbeat: (details) => {
+        const stepChanged = stepOf(details) !== stepOf(latest);
         latest = details;
-        if (!sent) void send(); // the first details (when the first attempt started) go out at once
+        // the first details (when the first attempt started) go out at once, and so does each new step, so that
+        // Temporal (and the live view reading it) keeps up with the pod; the interval repeats the latest
+        if (!sent || stepChanged) void send();
         sent = true;
       },
       cancellationSignal: stop.signal,
@@ -129,6 +139,10 @@ export class DetachedAttempts {
       });
     this.running.set(stop, done);
   }
+}
+
+function stepOf(details: unknown): unknown {
+  return details && typeof details === 'object' ? (details as { step?: unknown }).step : undefined;
 }
 
 function endsAttempt(err: unknown): boolean {

@@ -145,7 +145,7 @@ export function createEnsurePodReleased(clusters: Clusters, logger: Logger, opts
     };
   };
   return async function ensurePodReleased(input: EnsurePodReleasedInput, ctx?: AttemptContext): Promise<EnsurePodReleasedResult> {
-    const attempt = new PodAttempt(input.podTimeoutSeconds, ctx);
+    const attempt = new PodAttempt(input.podTimeoutSeconds, ctx, Date.now(), input.pod);
     try {
       return await withKubeSignal(attempt.signal, () => releasePod(input, attempt));
     } catch (err) {

@@ -14,19 +14,26 @@ import { createEnsureWorkload } from './ensure-workload.js';
 import { createClusterProbes } from './probe-clusters.js';
 import { createResolveCells, createResolveReachableCells } from './resolve-cells.js';
 import { createCellsOfClusters } from './resolve-placement.js';
+import { createCellsInCluster } from './cells-in-cluster.js';
 import { createPrepareRelease, createStartQueuedRelease } from './start-queued-release.js';
 import { createActiveChangeWindow } from './active-change-window.js';
+import { createClusterRoutes } from './cluster-routes.js';
 import { createDriftTargetActivities } from './drift-targets.js';
 import { createEnsureFinalizersLifted } from './ensure-finalizers-lifted.js';
 import { createEnsurePodMetadata } from './ensure-pod-metadata.js';
 import { createObserveCellDrift } from './observe-cell-drift.js';
 import { createRecordDriftReport } from './record-drift-report.js';
+import { createMeasureCheck, type VerificationDeps } from './measure-check.js';
 
 export { Clusters } from './clusters.js';
+export { CLUSTER_ACTIVITY_NAMES, pickClusterActivities, type ClusterActivities } from './cluster-activities.js';
 export { AuditStore } from './audit-store.js';
 export { DetachedAttempts } from './detached.js';
 export { createActivityMetrics, type ActivityMetrics } from './metrics.js';
 export { LABELS, TRAFFIC_READY, FIELD_MANAGER } from './labels.js';
+export { PrometheusClient } from './checks/prometheus-client.js';
+export type { VerificationDeps } from './measure-check.js';
+export { createNotificationActivities, type NotificationActivities, type NotificationLinks } from './notifications.js';
 
 export interface ActivityDeps {
   clusters: Clusters;
@@ -38,6 +45,8 @@ export interface ActivityDeps {
   detached?: DetachedAttempts;
   /** The durable audit record (PostgreSQL); without it, audit entries stay in the workflows only. */
   audit?: AuditStore;
+  /** Prometheus and the webhook signing secret for gate checks. */
+  verification?: VerificationDeps;
 }
 
 /** Every activity Barista's workflows call, built from their dependencies (real clients, a logger). */
@@ -48,6 +57,7 @@ export function createActivities({
   metrics = createActivityMetrics(),
   detached = new DetachedAttempts(undefined, logger),
   audit,
+  verification = {},
 }: ActivityDeps) {
   const ensurePodReleased = createEnsurePodReleased(clusters, logger, { skipDrainForTests });
   const probes = createClusterProbes(clusters);
@@ -55,6 +65,7 @@ export function createActivities({
     resolveCells: createResolveCells(clusters),
     resolveReachableCells: createResolveReachableCells(clusters),
     cellsOfClusters: createCellsOfClusters(clusters),
+    cellsInCluster: createCellsInCluster(clusters),
     ensureWorkload: createEnsureWorkload(clusters, logger),
     ensurePodReleased: detached.wrap(async (input: Parameters<typeof ensurePodReleased>[0], ctx) => {
       const result = await ensurePodReleased(input, ctx);
@@ -70,6 +81,7 @@ export function createActivities({
     ensurePodMetadata: createEnsurePodMetadata(clusters),
     ensureFinalizersLifted: createEnsureFinalizersLifted(clusters),
     recordDriftReport: createRecordDriftReport({ ...(audit ? { audit } : {}), metrics, logger }),
+    measureCheck: createMeasureCheck(verification, logger),
   };
   return countingRetries(activities, metrics);
 }
@@ -98,10 +110,12 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /**
  * The release queue's activities: they start releases and wait for them through Temporal, so they take a
- * Temporal client (the worker's own connection), not the clusters.
+ * Temporal client (the worker's own connection), not the clusters; and the routes of cluster agents, from the
+ * central worker's configuration (`agentClusters`: the agent-served clusters; none by default).
  */
-export function createReleaseQueueActivities(temporal: Client) {
+export function createReleaseQueueActivities(temporal: Client, routing: { agentClusters?: readonly string[] } = {}) {
   return {
+    clusterRoutes: createClusterRoutes(routing.agentClusters ?? []),
     startQueuedRelease: createStartQueuedRelease(temporal),
     prepareRelease: createPrepareRelease(temporal),
     activeChangeWindow: createActiveChangeWindow(temporal),

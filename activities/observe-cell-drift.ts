@@ -38,8 +38,8 @@ export interface CellDrift {
 const GATE_GRACE_SECONDS = 60;
 
 /**
- * Reads one cell's workload (one GET) and pods (the worker's shared pod watch, or one list by label) and says
- * how they differ from the recorded revision (domain/drift.ts). Changes nothing.
+ * Reads one cell's workload (one GET) and pods (one list by label) and says how they differ from the recorded
+ * revision (domain/drift.ts). Changes nothing.
  */
 export function createObserveCellDrift(clusters: Clusters) {
   return async function observeCellDrift(input: ObserveCellDriftInput): Promise<CellDrift> {
@@ -79,16 +79,17 @@ export function createObserveCellDrift(clusters: Clusters) {
   };
 }
 
-/** The cell's pods: from the worker's shared watch once it is in sync, else one list by label. */
+/**
+ * The cell's pods, one list by label. Not from the worker's shared pod watch: a run reports what the cluster holds
+ * when it asks, and a change made a moment before (`kubectl annotate`, then `barista drift run`) may not have reached
+ * the watch yet, so the run would call the pod clean.
+ */
 async function cellPods(clusters: Clusters, input: ObserveCellDriftInput): Promise<V1Pod[]> {
-  const shared = clusters.get(input.cluster).pods;
-  const labels = selectorLabels(input);
-  if (shared?.ready) return shared.list(input.namespace, labels);
   const client = clusters.forTenant(input.cluster, input.tenant);
   const list = await client.core
     .listNamespacedPod({
       namespace: input.namespace,
-      labelSelector: Object.entries(labels)
+      labelSelector: Object.entries(selectorLabels(input))
         .map(([k, v]) => `${k}=${v}`)
         .join(','),
     })

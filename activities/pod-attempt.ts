@@ -20,7 +20,11 @@ const DIAGNOSIS_MS = 5_000;
 /** What each heartbeat carries; a later attempt reads the first attempt's start back from it. */
 export interface PodProgress {
   firstAttemptStartedAt: number;
+  /** The pod, so that a live view reading a batch's pending activities knows whose step this is. */
+  pod?: string;
   step: string;
+  /** When the step began (ms since epoch). */
+  stepSince?: number;
   waitingFor?: string;
 }
 
@@ -42,6 +46,7 @@ export class PodAttempt {
   readonly deadline: number;
   readonly signal: AbortSignal;
   step = 'start';
+  private stepSince = Date.now();
   private waitingFor: string | undefined;
   private readonly stop = new AbortController();
   private readonly cancellation: AbortSignal | undefined;
@@ -51,6 +56,7 @@ export class PodAttempt {
     readonly budgetSeconds: number,
     private readonly context: AttemptContext | undefined,
     now = Date.now(),
+    readonly pod?: string,
   ) {
     const previous = this.context?.info.heartbeatDetails as Partial<PodProgress> | undefined;
     this.firstAttemptStartedAt = typeof previous?.firstAttemptStartedAt === 'number' ? previous.firstAttemptStartedAt : now;
@@ -80,6 +86,7 @@ export class PodAttempt {
   }
 
   enter(step: string): void {
+    if (step !== this.step) this.stepSince = Date.now();
     this.step = step;
     this.waitingFor = undefined;
     this.heartbeat();
@@ -117,7 +124,9 @@ export class PodAttempt {
   private heartbeat(): void {
     const details: PodProgress = {
       firstAttemptStartedAt: this.firstAttemptStartedAt,
+      ...(this.pod ? { pod: this.pod } : {}),
       step: this.step,
+      stepSince: this.stepSince,
       ...(this.waitingFor ? { waitingFor: this.waitingFor } : {}),
     };
     this.context?.heartbeat(details);

@@ -19,6 +19,7 @@ import type { ResolveCellsInput } from './types.js';
 export function createResolveCells(clusters: Clusters) {
   return async function resolveCells(input: ResolveCellsInput): Promise<Record<string, string>> {
     const { found, missing, unreachable } = await locateCells(clusters, input);
+    // a missing cell may be in a cluster that did not answer: retried. One in an agent-served cluster is asked there
     if (missing.length && unreachable.length)
       throw new Error(`cells ${missing.join(', ')} not found while clusters fail: ${unreachable.map((u) => u.message).join('; ')}`);
     return found;
@@ -87,7 +88,7 @@ async function locateCells(
       FailureTypes.forbidden,
     );
   const missing = input.cells.filter((c) => !found[c]);
-  if (missing.length && !unreachable.length)
+  if (missing.length && !unreachable.length && !input.elsewhere?.length)
     throw ApplicationFailure.nonRetryable(
       `cells ${missing.join(', ')} are not known in any cluster (known clusters: ${clusters.names().join(', ')})`,
       FailureTypes.unknownCell,

@@ -59,6 +59,11 @@ export interface ResolveCellsInput {
   tenant: string;
   workspace: string;
   cells: string[];
+  /**
+   * Agent-served clusters that may hold cells this worker cannot see (issue #16): a cell not found is then left
+   * out of the answer, for their agents to be asked, instead of refused as unknown.
+   */
+  elsewhere?: string[];
 }
 
 /** Details carried by a PodStepTimeout failure. */

@@ -42,28 +42,54 @@ export async function checkPlacement(
   refuseUnchecked(spec, checks, [...registered.cells, ...(registered.clusters ?? [])]);
 }
 
+/** A cell or cluster of a placement whose clusters did not answer in time (located with `unanswered: 'report'`). */
+export interface Unanswered {
+  /** A cell that could not be located: given to `cluster` (the clusters that could hold it, "kc6 or kc7"). */
+  cell?: string;
+  /** A cluster of placement.clusters whose cells could not be listed: they are not in `cells`. */
+  cluster: string;
+  reason: string;
+}
+
 /**
  * Where every cell of the App is now, for a release that must know before it starts (its placement or mask names
- * clusters): the placement's cells (the clusters' looked up) and the cluster of each. Problems as checkPlacement.
+ * clusters, or a dry run): the placement's cells (the clusters' looked up) and the cluster of each. Problems as
+ * checkPlacement; with `unanswered: 'report'`, what did not answer is returned instead of refused (503): a cell as
+ * the workflow's disaster mode places it (with the clusters that did not answer), a cluster's cells left out.
  */
 export async function locatePlacement(
   client: Client,
   taskQueue: string,
   spec: AppSpec,
-): Promise<{ cells: string[]; clusterOf: Record<string, string> }> {
+  opts: { unanswered?: 'refuse' | 'report' } = {},
+): Promise<{ cells: string[]; clusterOf: Record<string, string>; unanswered: Unanswered[] }> {
   const checks = await askClusters(client, taskQueue, spec);
   const issues = placementIssues(spec, checks);
   if (issues.length) throw DomainError.invalid(issues);
-  refuseUnchecked(spec, checks, []);
+  if (opts.unanswered !== 'report') refuseUnchecked(spec, checks, []);
   const clusterOf: Record<string, string> = {};
-  for (const c of checks.cells) if (c.outcome === 'found') clusterOf[c.cell] = c.cluster;
+  const unanswered: Unanswered[] = [];
+  for (const c of checks.cells) {
+    if (c.outcome === 'found') clusterOf[c.cell] = c.cluster;
+    if (c.outcome === 'unchecked') {
+      const cluster = namedClusters(c.reason).join(' or ') || 'a cluster that did not answer';
+      clusterOf[c.cell] = cluster;
+      unanswered.push({ cell: c.cell, cluster, reason: c.reason });
+    }
+  }
+  for (const k of checks.clusters) if (k.outcome === 'unchecked') unanswered.push({ cluster: k.cluster, reason: k.reason });
   const cellsOf: Record<string, string[]> = {};
   for (const k of checks.clusters)
     if (k.outcome === 'found') {
       cellsOf[k.cluster] = k.cells;
       for (const cell of k.cells) clusterOf[cell] = k.cluster;
     }
-  return { cells: placedCells(spec.placement, cellsOf), clusterOf };
+  return { cells: placedCells(spec.placement, cellsOf), clusterOf, unanswered };
+}
+
+/** The clusters a failure names ("cluster kc2: no answer to GET /api/v1/nodes within 10s; cluster kc3: …"). */
+function namedClusters(reason: string): string[] {
+  return [...new Set([...reason.matchAll(/cluster (\S+?):/g)].map((m) => m[1]!))];
 }
 
 async function askClusters(client: Client, taskQueue: string, spec: AppSpec): Promise<PlacementChecks> {
@@ -106,7 +132,7 @@ function refuseUnchecked(spec: AppSpec, checks: PlacementChecks, known: string[]
   ];
   if (!unchecked.length) return;
   const reasons = unchecked.map((u) => u.reason).join('; ');
-  const clusters = [...new Set([...reasons.matchAll(/cluster (\S+?):/g)].map((m) => m[1]!))];
+  const clusters = namedClusters(reasons);
   throw new UnavailableError(
     clusters.length ? `cluster ${clusters.join(', ')}` : `the clusters of tenant ${spec.tenant}`,
     `${unchecked.map((u) => u.name).join(', ')} could not be checked within ${CHECK_CELLS_DEADLINE_SECONDS}s: ${reasons}`,

@@ -12,11 +12,13 @@ export const PERMISSIONS = {
   read: ['viewer', 'releaser', 'approver', 'admin'],
   'apps:write': ['releaser', 'admin'],
   'release:start': ['releaser', 'admin'],
+  'revision:mark': ['releaser', 'admin'], // mark a revision bad (plain releases refuse it) or good: as start does
   'release:steer': ['releaser', 'approver', 'admin'], // pause, resume, abort, rollback
   'release:approve': ['approver', 'admin'], // approve, promote-all, skip-pod
   'ticket:skip': ['admin'], // mark a ticket's app done by hand
   'release:bypass-window': ['admin'], // let a release pass a change window
   'tenant:settings': ['admin'], // change windows
+  'tenant:notifications': ['admin'], // notification webhooks (their secrets)
   'drift:run': ['releaser', 'admin'], // start a drift repair run (or a dry run) by hand
   'drift:schedule': ['admin'], // pause, unpause, trigger the drift Schedule, set its interval
 } as const satisfies Record<string, readonly Role[]>;
@@ -65,7 +67,8 @@ export class TokenStore {
   }
 
   authenticate(header: string | undefined): Identity {
-    const token = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
+    // the scheme is case-insensitive (RFC 7235 §2.1: `bearer`, `BEARER`); one or more spaces before the token
+    const token = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
     if (!token) throw new AuthError(401, 'missing bearer token: send "Authorization: Bearer <token>"');
     const digest = Buffer.from(hashToken(token), 'hex');
     const entry = this.entries.find((e) => timingSafeEqual(Buffer.from(e.sha256, 'hex'), digest));

@@ -21,13 +21,33 @@ export class IdempotencyKeyReusedError extends Error {
 
 /** Something Barista depends on does not answer: Temporal, a cluster, the worker (503; the request may be retried). */
 export class UnavailableError extends Error {
-  override readonly name = 'UnavailableError';
+  override readonly name: string = 'UnavailableError';
   constructor(
     /** What is unavailable, e.g. "Temporal at 127.0.0.1:7233", "cluster kc3". */
     readonly what: string,
     readonly reason: string,
   ) {
     super(`${what} is unavailable: ${reason}`);
+  }
+}
+
+/**
+ * No Barista worker polls the task queue a release (or ticket) runs on, or none answered in time: its status and
+ * actions need a worker (a query or an Update runs workflow code), so they are answered 503 at once, naming the queue,
+ * instead of waiting for a worker that is not there.
+ */
+export class NoWorkerError extends UnavailableError {
+  override readonly name = 'NoWorkerError';
+  constructor(
+    readonly taskQueue: string,
+    readonly namespace: string,
+    /** e.g. "no worker polls it", "no worker answered the status query within 10s". */
+    reason: string,
+  ) {
+    super(`task queue "${taskQueue}"`, reason);
+    this.message =
+      `no Barista worker on task queue "${taskQueue}" (namespace ${namespace}): ${reason}; ` +
+      'start one (`npm run worker`, or `npm start`) and retry';
   }
 }
 

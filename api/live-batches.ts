@@ -1,4 +1,5 @@
 import type { PodState, PodStatus, ReleaseStatus } from '../workflows/release-status.js';
+import type { PodStep } from './pod-steps.js';
 
 /**
  * A release's status with what its live batches know: while a batch child runs, the release keeps its pods as
@@ -7,7 +8,13 @@ import type { PodState, PodStatus, ReleaseStatus } from '../workflows/release-st
  * now. `live[i]` are the pods of `status.batches[i]`, or undefined when that batch could not be asked (it ended
  * meanwhile: the release has its final states at its next query). Pure.
  */
-export function overlayLiveBatches(status: ReleaseStatus, live: (PodStatus[] | undefined)[], to = status.to): ReleaseStatus {
+export function overlayLiveBatches(
+  status: ReleaseStatus,
+  live: (PodStatus[] | undefined)[],
+  to = status.to,
+  /** Each pod in flight's current step (api/pod-steps.ts): shown on pods still in progress. */
+  steps: ReadonlyMap<string, PodStep> = new Map(),
+): ReleaseStatus {
   if (!status.batches?.length) return status;
   const byName = new Map<string, PodStatus>();
   const summary = status.summary ? { ...status.summary, byState: { ...status.summary.byState } } : undefined;
@@ -15,7 +22,7 @@ export function overlayLiveBatches(status: ReleaseStatus, live: (PodStatus[] | u
   status.batches.forEach((batch, i) => {
     const pods = live[i];
     if (!pods) return;
-    for (const p of pods) byName.set(p.name, p);
+    for (const p of pods) byName.set(p.name, withStep(p, steps.get(p.name)));
     if (summary) {
       for (const [state, n] of Object.entries(batch.from.byState)) summary.byState[state as PodState] -= n;
       for (const p of pods) summary.byState[p.state]++;
@@ -33,5 +40,15 @@ export function overlayLiveBatches(status: ReleaseStatus, live: (PodStatus[] | u
       g.done !== undefined && doneInGroup.has(g.index) ? { ...g, done: g.done + doneInGroup.get(g.index)! } : g,
     ),
     ...(summary ? { summary } : {}),
+  };
+}
+
+function withStep(pod: PodStatus, step: PodStep | undefined): PodStatus {
+  if (!step || pod.state !== 'in-progress') return pod;
+  return {
+    ...pod,
+    step: step.step,
+    ...(step.since ? { stepSince: step.since } : {}),
+    ...(step.waitingFor ? { waitingFor: step.waitingFor } : {}),
   };
 }

@@ -4,10 +4,11 @@ import { DEFAULT_TASK_QUEUE } from '../worker/worker.js';
 import { TokenStore } from './auth.js';
 import { ReleaseClient } from './release-client.js';
 import { AuditStore } from '../activities/audit-store.js';
+import { PrometheusClient } from '../activities/checks/prometheus-client.js';
 import { buildApi } from './server.js';
 
 /** API process: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, BARISTA_TASK_QUEUE, BARISTA_TOKENS (token file), PORT (8080), HOST (127.0.0.1),
- * BARISTA_AUDIT_DATABASE_URL (PostgreSQL of the audit record). */
+ * BARISTA_AUDIT_DATABASE_URL (PostgreSQL of the audit record), BARISTA_PROMETHEUS_URL (parses gate checks' PromQL at start). */
 async function run(): Promise<void> {
   const logger = createLogger('api');
   const address = process.env.TEMPORAL_ADDRESS;
@@ -17,6 +18,7 @@ async function run(): Promise<void> {
   const releases = new ReleaseClient(
     new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
     process.env.BARISTA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    process.env.BARISTA_PROMETHEUS_URL ? { prometheus: new PrometheusClient(process.env.BARISTA_PROMETHEUS_URL) } : {},
   );
   const auditUrl = process.env.BARISTA_AUDIT_DATABASE_URL;
   const audit = auditUrl ? await AuditStore.open(auditUrl) : undefined;

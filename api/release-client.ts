@@ -10,18 +10,18 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   AppSpecSchema,
   CatchUpRequestSchema,
+  diffRevisions,
   DomainError,
-  namespaceOf,
   parseReleaseRequest,
   replicasIn,
-  namesClusters,
-  planRelease,
   toFieldIssues,
   type AppSpec,
+  type PlanPreview,
   type ReleaseRequest,
-  type Revision,
+  type RevisionDiff,
 } from '../domain/index.js';
 import { appEntityId } from '../workflows/app-entity.js';
+import { ensureCheckQueriesParse, type QueryParser } from './check-queries.js';
 import { appReleaseId, type AppReleaseInput } from '../workflows/app-release.js';
 import {
   ActionFailureTypes,
@@ -38,13 +38,16 @@ import {
 } from '../workflows/definitions.js';
 import type { ReleaseStatus, StatusView } from '../workflows/release-status.js';
 import { overlayLiveBatches } from './live-batches.js';
+import { podStepsOf } from './pod-steps.js';
 import { effectiveState, isEnded, LISTED_STATES, stateClause, type ListedState } from './release-states.js';
 import type { ReleaseQueueStatus } from '../workflows/queued-release.js';
 import { SA } from '../workflows/search-attributes.js';
 import { probeClustersId } from '../workflows/probe-clusters.js';
 import type { ClusterProbe } from '../activities/probe-clusters.js';
-import { checkPlacement, locatePlacement } from './app-placement.js';
-import { IdempotencyKeyReusedError } from './errors.js';
+import { checkPlacement } from './app-placement.js';
+import { planRequest } from './release-plan.js';
+import { IdempotencyKeyReusedError, NoWorkerError } from './errors.js';
+import { ensureWorkerPolls } from './worker-pollers.js';
 import { IDEMPOTENCY_KEY_TTL_MS, matchKey, requestHash, type StartMemo } from './idempotency.js';
 import { enqueueRelease, readQueue, type QueuedReleaseRef } from './release-queue.js';
 
@@ -98,6 +101,8 @@ const MAX_KEYED_RUNS = 200;
 
 /** How long an operator action waits for the release's worker to accept or refuse it. */
 const ACTION_DEADLINE_MS = 30_000;
+/** How long a status query waits for the release's worker (one that polls: with none, it is refused at once). */
+const STATUS_DEADLINE_MS = 20_000;
 /** How long the answer of a cluster probe is reused (the status of a release with an open ledger). */
 const PROBE_CACHE_MS = 10_000;
 
@@ -112,6 +117,8 @@ export class ReleaseClient {
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
+    /** Prometheus' parser, to refuse gate checks whose PromQL does not parse before anything starts. */
+    readonly options: { prometheus?: QueryParser } = {},
   ) {}
 
   /** Temporal's frontend address, for errors that name it (undefined for a connection that does not tell). */
@@ -171,6 +178,7 @@ export class ReleaseClient {
    */
   async startRelease(input: unknown, opts: { idempotencyKey?: string } = {}): Promise<StartedRelease> {
     const request = parseReleaseRequest(input);
+    await ensureCheckQueriesParse(request.strategy, this.options.prometheus);
     const workflowId = appReleaseId(request.tenant, request.app);
     const key = opts.idempotencyKey;
     const hash = requestHash(request);
@@ -295,30 +303,60 @@ export class ReleaseClient {
 
   /** What the release workflow starts with: the App as registered now, the target and the previous revision. */
   private async releaseInput(request: ReleaseRequest): Promise<AppReleaseInput> {
-    const record = await this.getApp(request.tenant, request.app);
-    if (!record)
-      throw new DomainError('NOT_FOUND', `app ${request.tenant}/${request.app} is not registered`, [
-        { field: 'app', message: 'unknown app' },
-      ]);
-    const revisionNumber = request.revision ?? record.latest;
-    const to = record.revisions.find((r) => r.number === revisionNumber);
-    if (!to)
-      throw DomainError.invalid([
-        {
-          field: 'revision',
-          message: `revision ${revisionNumber} does not exist; kept revisions: ${record.revisions.map((r) => r.number).join(', ')}`,
-        },
-      ]);
-    const from = previousRevision(record, to);
-    const namespace = namespaceOf(record.spec);
-    // plan once here so that bad strategies and masks are refused before anything starts (the release resolves
-    // cells again when it runs); a placement or mask naming clusters needs them asked where the cells are now
-    if (namesClusters(record.spec.placement, request.mask)) {
-      const where = await locatePlacement(this.client, this.taskQueue, record.spec);
-      const app = { ...record.spec, placement: { ...record.spec.placement, cells: where.cells } };
-      planRelease({ app, namespace, from, to, request, clusterOf: (cell) => where.clusterOf[cell] });
-    } else planRelease({ app: record.spec, namespace, from, to, request, clusterOf: () => 'unresolved' });
-    return { request, app: record.spec, namespace, to, ...(from ? { from } : {}) };
+    return (await planRequest(this, request, 'start')).input;
+  }
+
+  /**
+   * A dry run of a start: the plan a start of `input` would run (groups with their pods per cell, gates, deadlines,
+   * the revision diff), refused exactly as a start refuses it (DomainError naming the field), and nothing started
+   * or changed. Planned by the same code as a start and as the release workflow (api/release-plan.ts). A release in
+   * flight is told (`inFlight`, and a notice): a start now would be refused, or queued with `queue: true`.
+   */
+  async planRelease(input: unknown): Promise<PlanPreview & { inFlight?: ReleaseRef }> {
+    const request = parseReleaseRequest(input);
+    await ensureCheckQueriesParse(request.strategy, this.options.prometheus);
+    const { preview } = await planRequest(this, request, 'preview');
+    const inFlight = await this.releaseInFlight(request.tenant, request.app);
+    if (!inFlight) return preview!;
+    const then = request.queue
+      ? 'a start now is queued behind it (queue: true)'
+      : 'a start now is refused (409) unless it asks to be queued (queue: true)';
+    return { ...preview!, inFlight, notices: [...preview!.notices, `release ${inFlight.runId} of this App is in flight: ${then}`] };
+  }
+
+  /**
+   * What changes from revision `a` to revision `b` of an App (domain/revision-diff.ts). An App that is not registered,
+   * or revisions it does not have (never made, or no longer kept), are NOT_FOUND naming them.
+   */
+  async revisionDiff(tenant: string, app: string, a: number, b: number): Promise<RevisionDiff> {
+    const record = await this.getApp(tenant, app);
+    if (!record) throw new DomainError('NOT_FOUND', `app ${tenant}/${app} is not registered`, [{ field: 'app', message: 'unknown app' }]);
+    const find = (n: number) => record.revisions.find((r) => r.number === n);
+    const [older, newer] = [find(a), find(b)];
+    if (!older || !newer) {
+      const missing = [...new Set([a, b])].filter((n) => !find(n));
+      const kept = record.revisions.map((r) => r.number).join(', ');
+      throw new DomainError(
+        'NOT_FOUND',
+        `app ${tenant}/${app} has no revision ${missing.join(' or ')} (kept revisions: ${kept}; latest ${record.latest})`,
+        missing.map((n) => ({ field: n === a ? 'a' : 'b', message: `revision ${n} does not exist` })),
+        { missing },
+      );
+    }
+    return diffRevisions(older, newer);
+  }
+
+  /** The App's release in flight, if one is (its workflow id is the App's; a finished run is not in flight). */
+  private async releaseInFlight(tenant: string, app: string): Promise<ReleaseRef | undefined> {
+    const workflowId = appReleaseId(tenant, app);
+    const run = await this.client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch((err: unknown) => {
+        if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+        throw err;
+      });
+    return run?.status.name === 'RUNNING' ? { workflowId, runId: run.runId } : undefined;
   }
 
   /**
@@ -425,14 +463,16 @@ export class ReleaseClient {
    */
   async status(ref: ReleaseRef | string, view?: StatusView): Promise<ReleaseStatus> {
     const handle = this.handle(ref);
-    // both settle before this returns: a call left running (retrying) past its caller outlives the connection
-    const [queried, describing] = await Promise.allSettled([
-      view ? handle.query(statusQuery, view) : handle.query(statusQuery),
-      handle.describe(),
-    ]);
-    if (queried.status === 'rejected') throw queried.reason;
-    if (describing.status === 'rejected') throw describing.reason;
-    const [live, described] = [await this.withLivePods(queried.value), describing.value];
+    // the query runs workflow code on a worker: with none polling the release's task queue it would wait half a
+    // minute and fail without a reason; describing needs no worker and says which queue to ask about
+    const described = await handle.describe();
+    await ensureWorkerPolls(this.client, described.taskQueue);
+    const queried = await this.client
+      .withDeadline(Date.now() + STATUS_DEADLINE_MS, () => (view ? handle.query(statusQuery, view) : handle.query(statusQuery)))
+      .catch((err: unknown) => {
+        throw isDeadlineExceeded(err) ? unanswered(this.client, described.taskQueue, 'the status query', STATUS_DEADLINE_MS, err) : err;
+      });
+    const live = await this.withLivePods(queried);
     const state = effectiveState(live.state, described.status.name);
     const status = live.ledger?.length && isEnded(state) ? await this.withLedgerNotices(live, described.runId, state) : live;
     if (state === status.state) return status;
@@ -501,10 +541,16 @@ export class ReleaseClient {
   /** The status overlaid with what its live batches know now (api/live-batches.ts). */
   private async withLivePods(status: ReleaseStatus): Promise<ReleaseStatus> {
     if (!status.batches?.length) return status;
-    const live = await Promise.allSettled(status.batches.map((b) => this.client.workflow.getHandle(b.workflowId).query(batchStatusQuery)));
+    const handles = status.batches.map((b) => this.client.workflow.getHandle(b.workflowId));
+    const [live, steps] = await Promise.all([
+      Promise.allSettled(handles.map((h) => h.query(batchStatusQuery))),
+      Promise.allSettled(handles.map((h) => podStepsOf(h))),
+    ]);
     return overlayLiveBatches(
       status,
       live.map((r) => (r.status === 'fulfilled' ? r.value : undefined)),
+      status.to,
+      new Map(steps.flatMap((r) => (r.status === 'fulfilled' ? [...r.value] : []))),
     );
   }
 
@@ -517,6 +563,11 @@ export class ReleaseClient {
   async act<A extends ReleaseAction>(ref: ReleaseRef | string, action: A, input: ActionInputs[A]): Promise<ActionResult> {
     const handle = this.handle(ref);
     const update = releaseActions[action].update as (typeof releaseActions)[ReleaseAction]['update'];
+    // before anything is sent: a finished release refuses every action (409), and an Update that no worker can take
+    // would wait for one, and still be delivered to the next worker long after this request was answered
+    const described = await handle.describe();
+    if (described.status.name !== 'RUNNING') throw finishedRefusal(action, described.status.name);
+    await ensureWorkerPolls(this.client, described.taskQueue);
     try {
       return await this.client.withDeadline(Date.now() + ACTION_DEADLINE_MS, () => handle.executeUpdate(update, { args: [input] }));
     } catch (err) {
@@ -553,18 +604,21 @@ export class ReleaseClient {
       if (err.cause.type === ActionFailureTypes.invalidInput) return new DomainError('INVALID_INPUT', `${action} refused: ${reason}`);
       return new DomainError('CONFLICT', `${action} refused: ${reason}`, [], { action, reason });
     }
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
-      return new Error(`${action} was not answered within ${ACTION_DEADLINE_MS / 1000}s: is a Barista worker running?`, { cause: err });
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      const taskQueue = await handle.describe().then(
+        (d) => d.taskQueue,
+        () => this.taskQueue,
+      );
+      return unanswered(this.client, taskQueue, `the ${action}`, ACTION_DEADLINE_MS, err);
+    }
     if ((err as Error).name === 'WorkflowNotFoundError') {
-      // Temporal answers "not found" for a workflow that exists but has completed: that is a finished release
+      // Temporal answers "not found" for a workflow that exists but has completed (it ended while the Update was
+      // on its way): that is a finished release
       const closed = await handle.describe().then(
         (d) => d.status.name,
         () => undefined,
       );
-      if (closed && closed !== 'RUNNING') {
-        const reason = `release already finished (${closed.toLowerCase()})`;
-        return new DomainError('CONFLICT', `${action} refused: ${reason}`, [], { action, reason });
-      }
+      if (closed && closed !== 'RUNNING') return finishedRefusal(action, closed);
     }
     return err;
   }
@@ -575,20 +629,33 @@ export class ReleaseClient {
   }
 }
 
+/** An action on a release that has ended (succeeded, failed, aborted, terminated, ...): a CONFLICT with that reason. */
+function finishedRefusal(action: ReleaseAction, status: string): DomainError {
+  const reason = `release already finished (${status.toLowerCase()})`;
+  return new DomainError('CONFLICT', `${action} refused: ${reason}`, [], { action, reason });
+}
+
+/** gRPC status DEADLINE_EXCEEDED: a call's deadline (withDeadline) passed before the server answered. */
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+function isDeadlineExceeded(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++)
+    if (e.code === GRPC_DEADLINE_EXCEEDED) return true;
+  return false;
+}
+
+/** A query or Update a polling worker did not answer within its deadline (a worker that just died is still listed). */
+function unanswered(client: Client, taskQueue: string, what: string, deadlineMs: number, cause: unknown): NoWorkerError {
+  const err = new NoWorkerError(taskQueue, client.options.namespace, `no worker answered ${what} within ${deadlineMs / 1000}s`);
+  return Object.assign(err, { cause });
+}
+
 /** A visibility list query matching every given attribute exactly; values are keywords checked by the callers. */
 export function visibilityQuery(equals: Record<string, string | undefined>): string {
   return Object.entries(equals)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key} = '${value!.replace(/['\\]/g, '')}'`)
     .join(' AND ');
-}
-
-/** The revision the cells run before this release: the latest one released, else none (first release). */
-function previousRevision(record: AppRecord, to: Revision): Revision | undefined {
-  const released = Object.values(record.released);
-  const current = released.length ? Math.max(...released) : undefined;
-  if (current === undefined || current === to.number) return record.revisions.filter((r) => r.number < to.number).at(-1) ?? undefined;
-  return record.revisions.find((r) => r.number === current);
 }
 
 export type { AppSpec };

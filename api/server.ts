@@ -1,20 +1,24 @@
 import swagger from '@fastify/swagger';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { TokenStore } from './auth.js';
+import type { Identity, TokenStore } from './auth.js';
 import { errorHandler } from './errors.js';
 import { createApiMetrics } from './metrics.js';
 import type { ReleaseClient } from './release-client.js';
 import { appRoutes } from './routes/apps.js';
 import { releaseRoutes } from './routes/releases.js';
+import { revisionDiffRoutes } from './routes/revision-diff.js';
 import { ticketRoutes } from './routes/tickets.js';
 import { auditRoutes } from './routes/audit.js';
 import { driftRoutes } from './routes/drift.js';
+import { revisionRoutes } from './routes/revisions.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { DriftClient } from './drift-client.js';
 import type { AuditStore } from '../activities/audit-store.js';
 import { TicketClient } from './ticket-client.js';
+import { answerWrongMethods, refuseForbiddenKeys } from './request-guards.js';
 
 export interface ApiOptions {
   releases: ReleaseClient;
@@ -40,17 +44,27 @@ export async function buildApi(
     },
     transform: jsonSchemaTransform,
   });
+  // Every /v1 route authenticates in onRequest, before its body is parsed or anything is validated: a request with
+  // a bad token is a 401 whatever its body, never a 400 that tells a stranger about the schema. Routes read the
+  // identity through ctx.identify (authorization, which needs the tenant from the path, stays in each handler).
+  const identities = new WeakMap<FastifyRequest, Identity>();
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.url?.startsWith('/v1/')) identities.set(req, opts.tokens.authenticate(req.headers.authorization));
+  });
+  refuseForbiddenKeys(app);
+  answerWrongMethods(app);
   const ctx = {
     releases: opts.releases,
     tickets: new TicketClient(opts.releases),
     drift: new DriftClient(opts.releases.client, opts.releases.taskQueue),
     audit: opts.audit,
-    identify: (req: { headers: { authorization?: string } }) => opts.tokens.authenticate(req.headers.authorization),
+    identify: (req: FastifyRequest) => identities.get(req) ?? opts.tokens.authenticate(req.headers.authorization),
   };
   const metrics = createApiMetrics(opts.releases);
   app.addHook('onResponse', async (req, reply) => {
     metrics.requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
-    if (req.method === 'POST' && reply.statusCode < 300 && req.routeOptions.url?.includes('/release')) {
+    const dryRun = (req.body as { dryRun?: unknown } | undefined)?.dryRun === true; // a dry run starts nothing
+    if (req.method === 'POST' && reply.statusCode < 300 && req.routeOptions.url?.includes('/release') && !dryRun) {
       metrics.actions.inc({
         action: req.routeOptions.url.endsWith('/release') ? 'start' : (req.routeOptions.url.split('/').pop() ?? 'unknown'),
       });
@@ -63,8 +77,11 @@ export async function buildApi(
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(appRoutes(ctx));
   await app.register(releaseRoutes(ctx));
+  await app.register(revisionDiffRoutes(ctx));
   await app.register(ticketRoutes(ctx));
   await app.register(auditRoutes(ctx));
   await app.register(driftRoutes(ctx));
+  await app.register(revisionRoutes(ctx));
+  await app.register(notificationRoutes(ctx));
   return app;
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DomainError, type FieldIssue } from '../domain/index.js';
+import { DomainError, plainTargetIssue, type FieldIssue } from '../domain/index.js';
 import { parseTicketSpec, unknownAppIssues } from '../domain/ticket.js';
+import { ensureCheckQueriesParse } from './check-queries.js';
 import { SA } from '../workflows/search-attributes.js';
 import {
   ticketActions,
@@ -15,6 +16,7 @@ import {
   type TicketStatus,
 } from '../workflows/ticket-definitions.js';
 import { visibilityQuery, type ReleaseClient } from './release-client.js';
+import { ensureWorkerPolls } from './worker-pollers.js';
 
 /** How long an action may wait for the ticket workflow to accept or refuse it. */
 const ACTION_DEADLINE_MS = 20_000;
@@ -65,8 +67,22 @@ export class TicketClient {
           field: `entries[${i}].revision`,
           message: `app ${e.app} has no revision ${e.revision}; kept revisions: ${record.revisions.map((r) => r.number).join(', ')}`,
         });
+      // an entry without a revision takes the App's latest, which must not be marked bad (an explicit one may be)
+      const bad =
+        record && e.revision === undefined
+          ? plainTargetIssue({
+              app: `${spec.tenant}/${e.app}`,
+              marks: record.marks,
+              target: record.latest,
+              kept: record.revisions.map((r) => r.number),
+              field: `entries[${i}].revision`,
+            })
+          : undefined;
+      if (bad) issues.push(bad);
     });
     if (issues.length) throw DomainError.invalid(issues);
+    for (const [i, e] of spec.entries.entries())
+      await ensureCheckQueriesParse(e.strategy, this.releases.options.prometheus, `entries[${i}].strategy`);
     const id = opts.id ?? randomUUID();
     const workflowId = ticketWorkflowId(spec.tenant, id);
     const args: [TicketInput] = [{ id, spec, requestedBy }];
@@ -94,6 +110,7 @@ export class TicketClient {
   }
 
   async status(tenant: string, id: string): Promise<TicketStatus> {
+    await ensureWorkerPolls(this.client, this.taskQueue); // a query with no worker would wait half a minute (503 now)
     try {
       return await this.client.workflow.getHandle(ticketWorkflowId(tenant, id)).query(ticketStatusQuery);
     } catch (err) {
@@ -129,6 +146,7 @@ export class TicketClient {
   /** An operator action through the ticket's Update; refused ones are CONFLICT (or INVALID_INPUT) with the reason. */
   async act<A extends TicketAction>(tenant: string, id: string, action: A, input: TicketActionInputs[A]): Promise<TicketActionResult> {
     const handle = this.client.workflow.getHandle(ticketWorkflowId(tenant, id));
+    await ensureWorkerPolls(this.client, this.taskQueue); // an Update with no worker would wait, then arrive late
     try {
       return await this.client.withDeadline(Date.now() + ACTION_DEADLINE_MS, () =>
         handle.executeUpdate(ticketActions[action] as (typeof ticketActions)['abort'], { args: [input as TicketActionInputs['abort']] }),

@@ -19,7 +19,11 @@ const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function run(): Promise<void> {
   await provisionAll(createProgress());
-  const sandbox = await Sandbox.start({ progress: silentProgress, logger: createLogger('sandbox', 'warn') });
+  const sandbox = await Sandbox.start({
+    progress: silentProgress,
+    logger: createLogger('sandbox', 'warn'),
+    requestMetrics: { requestsPerSecondPerPod: 0 }, // the bench sends its own traffic
+  });
   const connection = await Connection.connect({ address: sandbox.temporalAddress });
   const client = new Client({ connection });
   const keepers = await startGateKeepers(sandbox.kubeconfigPath, createLogger('gate-keeper', 'warn'));

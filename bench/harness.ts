@@ -56,6 +56,8 @@ export async function startBench(
     progress: silentProgress,
     logger: createLogger('sandbox', 'warn'),
     ...(o.topology ? { topology: o.topology } : {}),
+    // thousands of pods: simulating their requests would cost more CPU than the releases measured
+    requestMetrics: { requestsPerSecondPerPod: 0 },
   });
   say(`starting the Barista worker process (log: ${WORKER_LOG})`);
   const metricsPort = await freePort();
@@ -63,6 +65,7 @@ export async function startBench(
   const worker = startWorkerProcess(sandbox, {
     BARISTA_METRICS_PORT: String(metricsPort),
     ...(auditUrl ? { BARISTA_AUDIT_DATABASE_URL: auditUrl } : {}),
+    ...(sandbox.info().prometheusUrl ? { BARISTA_PROMETHEUS_URL: sandbox.info().prometheusUrl } : {}),
     ...o.workerEnv,
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { provisionAll } from '../sandbox/provision/index.js';
-import { kubeBinDir, temporalVenvDir } from '../sandbox/paths.js';
+import { kubeBinDir, prometheusBinDir, temporalVenvDir } from '../sandbox/paths.js';
 import { createProgress, silentProgress } from '../sandbox/progress.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 
@@ -26,6 +26,7 @@ async function run(): Promise<void> {
   if (process.env.BENCH_COLD === '1') {
     await rm(kubeBinDir(), { recursive: true, force: true });
     await rm(temporalVenvDir(), { recursive: true, force: true });
+    await rm(prometheusBinDir(), { recursive: true, force: true });
     if (process.env.BENCH_COLD_GO === '1') spawnSync('go', ['clean', '-cache', '-modcache'], { stdio: 'inherit' });
   }
   const p0 = Date.now();

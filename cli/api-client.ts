@@ -35,6 +35,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** The fields a 400 of the API named, as it named them. */
+    readonly issues?: { field: string; message: string }[],
   ) {
     super(message);
     this.name = 'CliError';
@@ -59,7 +61,7 @@ export async function api<T>(
   if (!res.ok) {
     const p = payload as { error?: string; issues?: { field: string; message: string }[] } | undefined;
     const issues = p?.issues?.map((i) => `\n  ${i.field}: ${i.message}`).join('') ?? '';
-    throw new CliError(`${res.status}: ${p?.error ?? text}${issues}`, res.status === 401 || res.status === 403 ? 4 : 1);
+    throw new CliError(`${res.status}: ${p?.error ?? text}${issues}`, res.status === 401 || res.status === 403 ? 4 : 1, p?.issues);
   }
   return payload as T;
 }

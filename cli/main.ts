@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { ReleaseStatus } from '../workflows/release-status.js';
 import { api, CliError, loadConfig, saveConfig } from './api-client.js';
@@ -7,13 +7,11 @@ import { exitCodeFor, renderActionResult, renderRelease, type ActionAnswer } fro
 import { addTicketCommands } from './tickets.js';
 import { addAuditCommands } from './audit.js';
 import { addDriftCommands } from './drift.js';
-
-/** `tenant/app` → the route prefix of that App. */
-function appRoute(ref: string): string {
-  const m = /^([a-z0-9-]+)\/([a-z0-9-]+)$/.exec(ref);
-  if (!m) throw new CliError(`"${ref}" is not <tenant>/<app>`);
-  return `/v1/tenants/${m[1]}/apps/${m[2]}`;
-}
+import { appRoute } from './app-route.js';
+import { addAppDiffCommand } from './app-diff.js';
+import { addReleaseStartCommands } from './release-start.js';
+import { addRevisionCommands } from './revisions.js';
+import { addNotificationCommands } from './notifications.js';
 
 const program = new Command('barista').description('Gradual, lossless, auditable releases').showHelpAfterError();
 
@@ -60,74 +58,10 @@ app
     }
   });
 
+addAppDiffCommand(app);
+
 const release = program.command('release').description('Releases of an App');
-release
-  .command('start <app>')
-  .description('start a release of <tenant>/<app>')
-  .option('--revision <n>', 'target revision (default: latest)', Number)
-  .option('--groups <n>', 'number of groups', Number)
-  .addOption(new Option('--gate <type>', 'gate between groups').choices(['manual', 'auto', 'timed']))
-  .option('--gate-seconds <n>', 'auto: verification window; timed: pause', Number)
-  .addOption(new Option('--mode <mode>').choices(['in-place', 'recreate']))
-  .option('--mask <cells>', 'comma-separated cells this release may change')
-  .option('--mask-clusters <clusters>', 'comma-separated clusters whose placement cells this release may change')
-  .option('--reason <text>')
-  .option('--idempotency-key <key>')
-  .option('--queue', 'if a release of the App is in flight, queue this one behind it instead of being refused')
-  .option('--disaster', 'disaster mode: skip the cells of clusters that cannot be reached into the ledger instead of pausing')
-  .action(
-    async (
-      ref: string,
-      o: {
-        revision?: number;
-        groups?: number;
-        gate?: string;
-        gateSeconds?: number;
-        mode?: string;
-        mask?: string;
-        maskClusters?: string;
-        reason?: string;
-        idempotencyKey?: string;
-        queue?: boolean;
-        disaster?: boolean;
-      },
-    ) => {
-      const gate =
-        o.gate === 'auto'
-          ? { type: 'auto', ...(o.gateSeconds ? { windowSeconds: o.gateSeconds } : {}) }
-          : o.gate === 'timed'
-            ? { type: 'timed', seconds: o.gateSeconds }
-            : o.gate
-              ? { type: o.gate }
-              : undefined;
-      const strategy = {
-        ...(o.groups !== undefined ? { groups: o.groups } : {}),
-        ...(gate ? { gate } : {}),
-        ...(o.mode ? { mode: o.mode } : {}),
-      };
-      const body = {
-        ...(o.revision !== undefined ? { revision: o.revision } : {}),
-        ...(o.mask || o.maskClusters
-          ? {
-              mask: { ...(o.mask ? { cells: o.mask.split(',') } : {}), ...(o.maskClusters ? { clusters: o.maskClusters.split(',') } : {}) },
-            }
-          : {}),
-        ...(o.reason ? { reason: o.reason } : {}),
-        ...(o.queue ? { queue: true } : {}),
-        ...(o.disaster ? { mode: 'disaster' } : {}),
-        strategy,
-      };
-      const answer = await api<{ workflowId: string; runId: string } | { queued: { ticket: string; status: string } }>(
-        await loadConfig(),
-        'POST',
-        `${appRoute(ref)}/release`,
-        body,
-        o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {},
-      );
-      if ('queued' in answer) console.log(`queued as ${answer.queued.ticket}: ${answer.queued.status}`);
-      else console.log(`started ${answer.workflowId} (run ${answer.runId})`);
-    },
-  );
+addReleaseStartCommands(release);
 
 release
   .command('list <tenant>')
@@ -269,6 +203,8 @@ release
 addTicketCommands(program);
 addAuditCommands(program);
 addDriftCommands(program);
+addRevisionCommands(program, app);
+addNotificationCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`barista: ${err instanceof Error ? err.message : String(err)}\n`);

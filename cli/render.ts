@@ -7,11 +7,15 @@ export type ActionAnswer = ActionResult & { by: string };
 const ICON: Record<string, string> = { pending: '·', 'in-progress': '▶', done: '✓', skipped: '↷', failed: '✗', unknown: '?' };
 
 /** The release as lines of text: header, pause reason, then each group with its pods and the gate after it. Pure. */
-export function renderRelease(s: ReleaseStatus): string[] {
+export function renderRelease(s: ReleaseStatus, now = Date.now()): string[] {
   const lines = [`release ${s.tenant}/${s.app}: revision ${s.from ?? '-'} → ${s.to}   state ${s.state.toUpperCase()}`];
   if (s.paused)
     lines.push(
       `  PAUSED: ${s.paused.reason}${s.paused.pod ? ` (pod ${s.paused.pod}, step ${s.paused.step})` : ''}${s.paused.by ? ` by ${s.paused.by}` : ''}`,
+    );
+  if (s.paused?.check)
+    lines.push(
+      `  CHECK ${s.paused.check.name} (${s.paused.check.type}) ${s.paused.check.state}${s.paused.check.query ? `: ${s.paused.check.query}` : ''}`,
     );
   if (s.window)
     lines.push(
@@ -22,15 +26,17 @@ export function renderRelease(s: ReleaseStatus): string[] {
     // a summary or one-group view lists no pods for the other groups: their counts come from the release
     const listed = pods.length > 0 || !g.size;
     const done = listed ? pods.filter((p) => p.state === 'done').length : (g.done ?? 0);
+    const total = listed ? pods.length : (g.size ?? 0);
     lines.push(
-      `  group ${g.index}${g.beta ? ' (beta)' : ''}${s.currentGroup === g.index ? ' ◀' : ''}: ${done}/${listed ? pods.length : g.size} done`,
+      `  group ${g.index}${g.beta ? ' (beta)' : ''}${s.currentGroup === g.index ? ' ◀' : ''}: ${progressBar(done, total)} ${done}/${total} done`,
     );
-    if (listed) lines.push(`    ${podLine(pods)}`);
+    if (listed) lines.push(`    ${podLine(pods, now)}`);
     const gate = s.gates.find((x) => x.group === g.index);
     if (gate)
       lines.push(
-        `    gate ${gate.type}: ${gate.state}${gate.decidedBy ? ` by ${gate.decidedBy}` : ''}${gate.reason ? ` (${gate.reason})` : ''}`,
+        `    gate ${gate.type}: ${gate.state}${gate.decidedBy ? ` by ${gate.decidedBy}` : ''}${gate.reason ? ` (${gate.reason})` : ''}${countdown(gate, now)}`,
       );
+    for (const check of gate?.checks ?? []) lines.push(...checkLines(check));
   }
   if (s.ledger?.length) {
     const open = s.ledgerOpen ? `, ${s.ledgerOpen.length ? `${s.ledgerOpen.length} still owed` : 'closed'}` : '';
@@ -46,11 +52,54 @@ export function renderRelease(s: ReleaseStatus): string[] {
   return lines;
 }
 
+const DECISION_ICON: Record<string, string> = { pass: '✓', fail: '✗', inconclusive: '?' };
+/** How many of a check's latest measurements the live view shows. */
+const MEASUREMENTS_SHOWN = 3;
+
+/** A gate check: its state and round, then its latest measurements (decision, value, reason). */
+function checkLines(check: NonNullable<ReleaseStatus['gates'][number]['checks']>[number]): string[] {
+  const taken = check.measurements.length;
+  const lines = [
+    `      check ${check.name} (${check.type}): ${check.state}, ${taken} measured${check.round > 1 ? `, round ${check.round}` : ''}`,
+  ];
+  check.measurements.slice(-MEASUREMENTS_SHOWN).forEach((m, i) => {
+    const n = taken - Math.min(taken, MEASUREMENTS_SHOWN) + i + 1;
+    lines.push(
+      `        ${DECISION_ICON[m.decision] ?? '?'} #${n} ${m.at.slice(11, 19)} ${m.value ?? '-'}${m.reason ? `: ${m.reason}` : ''}`,
+    );
+  });
+  return lines;
+}
+
+const BAR_WIDTH = 20;
+/** `[██████░░░░]`: the share of a group's pods done. */
+function progressBar(done: number, total: number): string {
+  const filled = total > 0 ? Math.round((done / total) * BAR_WIDTH) : 0;
+  return `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}]`;
+}
+
+function seconds(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** A waiting gate's countdown: when a timed gate passes, an auto gate's window ends, a manual gate times out. */
+function countdown(gate: ReleaseStatus['gates'][number], now: number): string {
+  if (gate.state !== 'waiting' || !gate.until) return '';
+  const left = seconds(Date.parse(gate.until) - now);
+  return gate.type === 'timed' ? ` passes in ${left}` : gate.type === 'auto' ? ` window ends in ${left}` : ` times out in ${left}`;
+}
+
 /** The group's pods by icon; past MAX_PODS_SHOWN, only those not simply pending or done, then how many more. */
 const MAX_PODS_SHOWN = 40;
-function podLine(pods: ReleaseStatus['pods']): string {
-  const icon = (p: ReleaseStatus['pods'][number]) =>
-    `${ICON[p.state] ?? '?'} ${p.name}${p.step && p.state === 'failed' ? ` [${p.step}]` : ''}`;
+function podLine(pods: ReleaseStatus['pods'], now: number): string {
+  const stepOf = (p: ReleaseStatus['pods'][number]) => {
+    if (!p.step) return '';
+    if (p.state === 'failed') return ` [${p.step}]`;
+    if (p.state !== 'in-progress') return '';
+    return ` [${p.step}${p.stepSince ? ` ${seconds(now - Date.parse(p.stepSince))}` : ''}]`;
+  };
+  const icon = (p: ReleaseStatus['pods'][number]) => `${ICON[p.state] ?? '?'} ${p.name}${stepOf(p)}`;
   if (pods.length <= MAX_PODS_SHOWN) return pods.map(icon).join('  ');
   const notable = pods.filter((p) => p.state !== 'pending' && p.state !== 'done');
   const shown = notable.slice(0, MAX_PODS_SHOWN);

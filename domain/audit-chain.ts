@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 
 /**
- * One entry of the durable audit record (docs/audit.md): an action or decision of a release or a ticket. `id` is
+ * One entry of the durable audit record (docs/audit.md): an action or decision of a release, a ticket, a drift run
+ * or an App (a revision marked bad or good). `id` is
  * the workflow id, run id and the entry's sequence number in that run, so that an entry appended again (an
  * activity retried) is recognised and stored once.
  */
@@ -9,7 +10,7 @@ export interface AuditEvent {
   id: string;
   tenant: string;
   at: string;
-  kind: 'release' | 'ticket' | 'drift';
+  kind: 'release' | 'ticket' | 'drift' | 'app' | 'notification';
   workflowId: string;
   runId: string;
   app?: string;

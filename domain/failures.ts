@@ -6,4 +6,6 @@ export const FailureTypes = {
   unknownCluster: 'UnknownCluster',
   invalidInput: 'InvalidInput',
   forbidden: 'Forbidden',
+  /** An activity for an agent-served cluster waited out its schedule-to-start budget (workflows/cluster-routing.ts). */
+  agentNotPolling: 'AgentNotPolling',
 } as const;

@@ -1,4 +1,5 @@
 export * from './app.js';
+export * from './revision-marks.js';
 export * from './errors.js';
 export * from './names.js';
 export * from './plan-groups.js';
@@ -13,3 +14,8 @@ export * from './batches.js';
 export * from './reachability.js';
 export * from './metadata-policy.js';
 export * from './drift.js';
+export * from './verification.js';
+export * from './release-run.js';
+export * from './revision-diff.js';
+export * from './plan-preview.js';
+export * from './cluster-queues.js';

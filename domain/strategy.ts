@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChecksSchema } from './verification.js';
 
 const positiveSeconds = (what: string) =>
   z
@@ -28,11 +29,18 @@ export const MaxUnavailableSchema = z.union(
 );
 
 export const GateSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('manual'), timeoutSeconds: positiveSeconds('timeoutSeconds').optional() }),
+  z.strictObject({
+    type: z.literal('manual'),
+    timeoutSeconds: positiveSeconds('timeoutSeconds').optional(),
+    /** Verification before a person is asked: a failed check applies onFailure, an inconclusive one pauses. */
+    checks: ChecksSchema.optional(),
+  }),
   z.strictObject({
     type: z.literal('auto'),
     windowSeconds: positiveSeconds('windowSeconds').default(30),
     timeoutSeconds: positiveSeconds('timeoutSeconds').optional(),
+    /** Verification after the window: Prometheus queries, webhooks, new-vs-old comparison (docs/verification.md). */
+    checks: ChecksSchema.optional(),
   }),
   z.strictObject({ type: z.literal('timed'), seconds: positiveSeconds('seconds') }),
 ]);
@@ -69,3 +77,8 @@ export type Strategy = z.output<typeof StrategySchema>;
 export type StrategyInput = z.input<typeof StrategySchema>;
 export type Gate = z.output<typeof GateSchema>;
 export type GroupSize = z.output<typeof GroupSizeSchema>;
+
+/** An auto gate without a timeout gives its group this long to be stable: three windows, at least a minute. */
+export function autoGateTimeoutSeconds(gate: Extract<Gate, { type: 'auto' }>): number {
+  return gate.timeoutSeconds ?? Math.max(gate.windowSeconds * 3, 60);
+}

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { describeIssues, toFieldIssues } from '../domain/validation.js';
 import { SandboxError } from './errors.js';
 import type { Sandbox } from './sandbox.js';
+import type { RevisionFaultInput, RevisionFaultTarget } from './traffic/request-model.js';
 
 /** Bodies the control API accepts. */
 const ImageFault = z.strictObject({ image: z.string().min(1), bad: z.boolean().default(true) });
@@ -17,6 +18,17 @@ export async function startControlServer(sandbox: Sandbox, token: string): Promi
   const routes: { method: string; pattern: RegExp; handle: (match: RegExpMatchArray, body: unknown) => Promise<unknown> | unknown }[] = [
     { method: 'GET', pattern: /^\/info$/, handle: () => sandbox.info() },
     { method: 'GET', pattern: /^\/faults$/, handle: () => sandbox.faults.snapshot() },
+    // the agents of agent-served clusters (issue #16): an agent stopped is its cluster unreachable for releases
+    { method: 'GET', pattern: /^\/agents$/, handle: () => ({ agents: sandbox.agents?.list() ?? [] }) },
+    {
+      method: 'POST',
+      pattern: /^\/agents\/([^/]+)\/(stop|start)$/,
+      handle: (m) => {
+        if (!sandbox.agents)
+          throw new SandboxError('UNKNOWN_TARGET', 'no cluster of this sandbox is agent-served (topology access: agent)');
+        return m[2] === 'stop' ? sandbox.agents.stop(m[1]!) : sandbox.agents.start(m[1]!);
+      },
+    },
     {
       method: 'POST',
       pattern: /^\/clusters\/([^/]+)\/stop$/,
@@ -94,6 +106,34 @@ export async function startControlServer(sandbox: Sandbox, token: string): Promi
         await sandbox.startAuditDatabase();
         return { auditDatabase: 'running' };
       },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/prometheus\/stop$/,
+      handle: async () => {
+        await sandbox.stopPrometheus();
+        return { prometheus: 'stopped' };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/prometheus\/start$/,
+      handle: async () => {
+        await sandbox.startPrometheus();
+        return { prometheus: 'running' };
+      },
+    },
+    { method: 'GET', pattern: /^\/faults\/revision$/, handle: () => ({ faults: sandbox.revisionFaults() }) },
+    {
+      // the body is validated by the sandbox (RevisionFaultSchema): SandboxError INVALID_INPUT, 400
+      method: 'PUT',
+      pattern: /^\/faults\/revision$/,
+      handle: (_m, body) => sandbox.setRevisionFault(body as RevisionFaultInput),
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/faults\/revision$/,
+      handle: (_m, body) => ({ cleared: sandbox.clearRevisionFault(body as RevisionFaultTarget) }),
     },
     {
       method: 'POST',

@@ -47,3 +47,5 @@ export async function launchSandbox(opts: SandboxOptions = {}): Promise<Launched
   }
 }
 export { TrafficGenerator, type TrafficStats } from './traffic/generator.js';
+export { type RevisionFault, type RevisionFaultInput, type RevisionFaultTarget } from './traffic/request-model.js';
+export { REQUEST_DURATION_BUCKETS } from './traffic/request-metrics.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { hashToken, TokenStore } from '../api/auth.js';
+import { PrometheusClient } from '../activities/checks/prometheus-client.js';
 import { ReleaseClient } from '../api/release-client.js';
 import { AuditStore } from '../activities/audit-store.js';
 import { buildApi } from '../api/server.js';
@@ -18,7 +19,7 @@ import type { SandboxInfo } from './sandbox.js';
 export async function startLocalApi(
   info: SandboxInfo,
   port: number,
-): Promise<{ url: string; tokenFile: string; close: () => Promise<void> }> {
+): Promise<{ url: string; token: string; tokenFile: string; close: () => Promise<void> }> {
   const token = randomBytes(24).toString('hex');
   const tokenFile = path.join(info.runDir, 'api.token');
   const tokensFile = path.join(info.runDir, 'api-tokens.yaml');
@@ -29,7 +30,11 @@ export async function startLocalApi(
     { mode: 0o600 },
   );
   const connection = await Connection.connect({ address: info.temporalAddress });
-  const releases = new ReleaseClient(new Client({ connection, namespace: info.temporalNamespace }), DEFAULT_TASK_QUEUE);
+  const releases = new ReleaseClient(
+    new Client({ connection, namespace: info.temporalNamespace }),
+    DEFAULT_TASK_QUEUE,
+    info.prometheusUrl ? { prometheus: new PrometheusClient(info.prometheusUrl) } : {},
+  );
   const audit = info.auditDatabaseUrl ? await AuditStore.open(info.auditDatabaseUrl) : undefined;
   const api = await buildApi({
     releases,
@@ -40,6 +45,7 @@ export async function startLocalApi(
   const url = await api.listen({ port, host: '127.0.0.1' });
   return {
     url,
+    token,
     tokenFile,
     close: async () => {
       await api.close();

@@ -9,6 +9,8 @@ export const PINS = {
   temporalTestServer: '1.40.0',
   kubernetes: 'v1.34.10',
   etcd: 'v3.6.4',
+  /** Go module version of github.com/prometheus/prometheus; Prometheus 3.x is tagged v0.3MM.P for release 3.MM.P. */
+  prometheus: 'v0.316.0',
 } as const;
 
 /** Root of the repository (this file lives in sandbox/). */
@@ -46,4 +48,12 @@ export type KubeBinary = (typeof KUBE_BINARIES)[number];
 
 export function kubeBinary(name: KubeBinary): string {
   return path.join(kubeBinDir(), name);
+}
+
+export function prometheusBinDir(): string {
+  return path.join(cacheDir(), `prometheus-${PINS.prometheus}`);
+}
+
+export function prometheusBinary(): string {
+  return path.join(prometheusBinDir(), 'prometheus');
 }

@@ -5,6 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ControlPlane, type ClusterEndpoint } from './control-plane.js';
 import { SandboxError } from './errors.js';
+import type { AgentProcesses } from './agent-processes.js';
 import { Etcd } from './etcd.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { Faults } from './kubelet/faults.js';
@@ -16,6 +17,9 @@ import { type Progress, silentProgress } from './progress.js';
 import { DEFAULT_TOPOLOGY, parseTopology, type Topology, type TopologyInput } from './topology.js';
 import { TemporalServer } from './temporal-server.js';
 import { PostgresServer } from './postgres.js';
+import { PrometheusServer } from './prometheus.js';
+import { DEFAULT_REQUESTS_PER_SECOND_PER_POD, RequestMetrics } from './traffic/request-metrics.js';
+import type { RevisionFault, RevisionFaultInput, RevisionFaultTarget } from './traffic/request-model.js';
 import { ServiceTrafficComponent } from '../worker/traffic/service/index.js';
 import type { TrafficComponent } from '../worker/traffic/component.js';
 import type { RegistryTrafficComponent } from './traffic/registry-component.js';
@@ -35,6 +39,12 @@ export interface SandboxOptions {
   temporalNamespace?: string;
   progress?: Progress;
   logger?: Logger;
+  /**
+   * Simulated requests that Prometheus scrapes: each serving, routed pod labelled `barista.dev/app` receives
+   * `requestsPerSecondPerPod` per second (default 20). 0 simulates nothing (benches with thousands of pods);
+   * Prometheus runs all the same.
+   */
+  requestMetrics?: { requestsPerSecondPerPod: number };
 }
 
 /** Everything a client of the sandbox needs, as written to `<runDir>/sandbox.json`. */
@@ -48,6 +58,8 @@ export interface SandboxInfo {
   auditDatabaseUrl?: string;
   clusters: { name: string; server: string; tenant: string; workspace: string; cells: string[] }[];
   controlUrl?: string;
+  /** http://127.0.0.1:<port> of the sandbox's Prometheus (HTTP API only, no web UI); scrapes the simulated request metrics every second. */
+  prometheusUrl?: string;
 }
 
 /**
@@ -56,6 +68,8 @@ export interface SandboxInfo {
  */
 export class Sandbox {
   readonly faults = new Faults();
+  /** The agents of agent-served clusters, when `npm start` runs some (sandbox/agent-processes.ts). */
+  agents: AgentProcesses | undefined;
   private readonly planes = new Map<string, ControlPlane>();
   private readonly kubelets = new Map<string, SimulatedKubelet>();
   /** Traffic components per cluster: the real Service one, simulated RPC registry and DNS. */
@@ -63,6 +77,8 @@ export class Sandbox {
   private etcd: Etcd | undefined;
   private temporal: TemporalServer | undefined;
   private postgres: PostgresServer | undefined;
+  private requestMetrics: RequestMetrics | undefined;
+  private prometheus: PrometheusServer | undefined;
   private ownsRunDir = false;
   controlUrl: string | undefined;
 
@@ -125,6 +141,7 @@ export class Sandbox {
         cells: c.cells.map((cell) => cell.name),
       })),
       ...(this.controlUrl ? { controlUrl: this.controlUrl } : {}),
+      ...(this.prometheus ? { prometheusUrl: this.prometheus.url } : {}),
     };
   }
 
@@ -172,6 +189,47 @@ export class Sandbox {
     return this.postgres;
   }
 
+  /** Stops Prometheus, keeping its data: its address refuses connections until `startPrometheus()`. */
+  async stopPrometheus(): Promise<void> {
+    await this.prometheusServer().halt();
+  }
+
+  /** Starts Prometheus again on the same address with the same data. */
+  async startPrometheus(): Promise<void> {
+    await this.prometheusServer().start();
+  }
+
+  prometheusRunning(): boolean {
+    return this.prometheusServer().running;
+  }
+
+  private prometheusServer(): PrometheusServer {
+    if (!this.prometheus) throw new SandboxError('UNKNOWN_TARGET', 'this sandbox runs no Prometheus', {});
+    return this.prometheus;
+  }
+
+  /**
+   * Makes the pods of `app` at `revision` (in `namespace`, or in every namespace without one) answer `errorPercent` %
+   * more errors and `latencyMs` more latency in the simulated request metrics. Replaces a fault set for the same target.
+   */
+  setRevisionFault(fault: RevisionFaultInput): RevisionFault {
+    return this.requestSimulator().faults.set(fault);
+  }
+
+  /** Removes the fault set for exactly this target (an unknown one is an UNKNOWN_TARGET error). */
+  clearRevisionFault(target: RevisionFaultTarget): RevisionFault {
+    return this.requestSimulator().faults.clear(target);
+  }
+
+  revisionFaults(): RevisionFault[] {
+    return this.requestMetrics?.faults.list() ?? [];
+  }
+
+  private requestSimulator(): RequestMetrics {
+    if (!this.requestMetrics) throw new SandboxError('UNKNOWN_TARGET', 'this sandbox simulates no request metrics', {});
+    return this.requestMetrics;
+  }
+
   setImageBad(image: string, bad = true): void {
     this.faults.setImageBad(image, bad);
   }
@@ -202,12 +260,12 @@ export class Sandbox {
     const procs = [
       this.etcd?.process,
       this.temporal?.process,
+      this.prometheus?.process,
       ...[...this.planes.values()].flatMap((p) => [p.apiServer, p.controllerManager]),
     ];
     return procs.map((p) => p?.pid).filter((pid): pid is number => pid !== undefined);
   }
 
-  /** Stops everything, in reverse order; safe to call twice and after a failed start. */
   /** Sets how long a simulated registry (rpc, dns) keeps routing to a pod after it stops being Ready. */
   setDeregistrationDelay(component: string, ms: number): void {
     const registries = [...this.traffic.values()]
@@ -218,7 +276,10 @@ export class Sandbox {
     for (const c of registries) c.setDeregistrationDelay(ms);
   }
 
+  /** Stops everything, in reverse order; safe to call twice and after a failed start. */
   async stop(): Promise<void> {
+    await this.prometheus?.stop();
+    await this.requestMetrics?.stop();
     await Promise.all([...this.traffic.values()].flat().map((c) => c.stop().catch(() => undefined)));
     this.traffic.clear();
     await Promise.all([...this.kubelets.values()].map((k) => k.stop().catch(() => undefined)));
@@ -297,6 +358,26 @@ export class Sandbox {
         }),
       );
     });
+    const requestsPerSecondPerPod = this.opts.requestMetrics?.requestsPerSecondPerPod ?? DEFAULT_REQUESTS_PER_SECOND_PER_POD;
+    const simulator = new RequestMetrics({
+      clusters: this.topology.clusters.map((c) => ({ name: c.name, kubeConfig: this.kubeConfig(c.name) })),
+      requestsPerSecondPerPod,
+      port: await freePort(),
+      logger: this.logger,
+    });
+    this.requestMetrics = simulator;
+    await progress.step(`starting the request simulator (${simulator.url}, ${requestsPerSecondPerPod} requests/s per pod)`, () =>
+      simulator.start(),
+    );
+    this.prometheus = new PrometheusServer({
+      port: await freePort(),
+      dataDir: path.join(dataDir, 'prometheus'),
+      configDir: path.join(this.runDir, 'prometheus'),
+      logDir,
+      scrapeTargets: [simulator.target],
+      persistent,
+    });
+    await progress.step(`starting Prometheus on ${this.prometheus.url}`, () => this.prometheus!.start());
     await this.writeInfo();
   }
 

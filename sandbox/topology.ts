@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ClusterAccessSchema } from '../domain/cluster-queues.js';
 import { describeIssues, toFieldIssues } from '../domain/validation.js';
 import { SandboxError } from './errors.js';
 
@@ -26,6 +27,11 @@ export const ClusterTopologySchema = z.strictObject({
   startLatencyMs: z.number().int().min(0).max(120_000).default(300),
   /** Fixed API server port; unset picks a free loopback port. */
   apiServerPort: z.number().int().min(1024).max(65535).optional(),
+  /**
+   * How Barista reaches the cluster (domain/cluster-queues.ts): `direct` from the central worker, or `agent`, through
+   * an agent that holds only this cluster's kubeconfig and polls `barista-cluster-<name>` (worker/agent.ts).
+   */
+  access: ClusterAccessSchema.default('direct'),
 });
 
 export const TopologySchema = z

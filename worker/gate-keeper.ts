@@ -81,13 +81,24 @@ export const GATE_KEEPER_LEASE = 'barista-gate-keeper';
  * A gate keeper per cluster of a kubeconfig (one context per cluster), each run only while this process holds
  * the cluster's gate-keeper Lease: any number of workers may run, exactly one opens gates in each cluster.
  */
-export function startGateKeepers(
-  kubeconfig: string,
+export function startGateKeepers(kubeconfig: string, logger: Logger, election: Partial<LeaderElectionOptions> = {}): Promise<GateKeepers> {
+  return startGateKeepersOf(kubeConfigsByContext(kubeconfig), logger, election);
+}
+
+export interface GateKeepers {
+  stop: () => Promise<void>;
+  /** The clusters where this process's keeper holds the Lease now. */
+  leading: () => string[];
+}
+
+/** The same for the clusters given (a cluster agent: its one cluster). */
+export function startGateKeepersOf(
+  clusters: Map<string, KubeConfig>,
   logger: Logger,
   election: Partial<LeaderElectionOptions> = {},
-): Promise<{ stop: () => Promise<void>; leading: () => string[] }> {
+): Promise<GateKeepers> {
   return leadPerCluster(
-    kubeConfigsByContext(kubeconfig),
+    clusters,
     { lease: GATE_KEEPER_LEASE, identity: processIdentity(), ...election },
     (cluster, kc) => freshEachTerm(() => new GateKeeper(kc, logger.child({ cluster }))),
     logger,

@@ -8,8 +8,11 @@ import {
   createActivities,
   createActivityMetrics,
   createReleaseQueueActivities,
+  createNotificationActivities,
   DetachedAttempts,
+  PrometheusClient,
   type ActivityMetrics,
+  type NotificationLinks,
 } from '../activities/index.js';
 import { positiveIntFromEnv } from './kube/deadlines.js';
 import { createReleaseMetricSinks } from './release-metrics.js';
@@ -39,6 +42,20 @@ export interface WorkerOptions {
   maxConcurrentActivities?: number;
   /** PostgreSQL of the durable audit record (docs/audit.md); without it, audit entries stay in the workflows only. */
   auditDatabaseUrl?: string;
+  /** Prometheus that `prometheus` and `compare` gate checks query (docs/verification.md). */
+  prometheusUrl?: string;
+  /** Secret verification webhooks are signed with (never logged). */
+  webhookSecret?: string;
+  /**
+   * Where notifications link to (docs/notifications.md): the API's public URL and the Temporal UI. Read at each
+   * delivery, so a caller that learns an address later (the sandbox's API port) may fill it in then.
+   */
+  notificationLinks?: NotificationLinks;
+  /**
+   * Clusters served by agents (domain/cluster-queues.ts): releases started from now on send their steps there to
+   * `barista-cluster-<name>`, polled by that cluster's agent (worker/agent.ts). None by default: every cluster direct.
+   */
+  agentClusters?: readonly string[];
 }
 
 export interface BaristaWorker {
@@ -78,8 +95,13 @@ export async function createWorker(opts: WorkerOptions): Promise<BaristaWorker> 
         metrics,
         detached,
         ...(audit ? { audit } : {}),
+        verification: {
+          ...(opts.prometheusUrl ? { prometheus: new PrometheusClient(opts.prometheusUrl) } : {}),
+          ...(opts.webhookSecret ? { webhookSecret: opts.webhookSecret } : {}),
+        },
       }),
-      ...createReleaseQueueActivities(temporal),
+      ...createReleaseQueueActivities(temporal, { agentClusters: opts.agentClusters ?? [] }),
+      ...createNotificationActivities({ links: opts.notificationLinks ?? {}, namespace, logger: opts.logger }),
     },
     sinks: createReleaseMetricSinks(metrics.registry),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? MAX_CONCURRENT_ACTIVITIES,

@@ -20,14 +20,24 @@ const retry: ActivityOptions['retry'] = {
 };
 
 /** Short reads and writes: resolve cells, ensure a workload. */
-export const mutate = proxyActivities<Activities>({ startToCloseTimeout: '60s', retry });
+export const MUTATE_OPTIONS: ActivityOptions = { startToCloseTimeout: '60s', retry };
+export const mutate = proxyActivities<Activities>(MUTATE_OPTIONS);
 
 /**
  * Cluster-facing steps with a budget: transient errors are retried for `budgetSeconds` in all, then the
  * activity fails with a timeout (its last error attached) and the release pauses (see cluster-steps.ts).
  */
 export function budgeted(budgetSeconds: number) {
-  return proxyActivities<Activities>({ startToCloseTimeout: '60s', scheduleToCloseTimeout: `${Math.max(budgetSeconds, 5)}s`, retry });
+  return proxyActivities<Activities>(budgetedOptions(budgetSeconds));
+}
+
+export function budgetedOptions(budgetSeconds: number): ActivityOptions {
+  return { startToCloseTimeout: '60s', scheduleToCloseTimeout: `${scheduleToCloseSeconds(budgetSeconds)}s`, retry };
+}
+
+/** A budgeted step's scheduleToClose: its budget, 5 s at least (one request deadline and a retry fit). */
+export function scheduleToCloseSeconds(budgetSeconds: number): number {
+  return Math.max(budgetSeconds, 5);
 }
 
 /**
@@ -44,7 +54,11 @@ const WAIT_HEARTBEAT_TIMEOUT = '15s';
  * above it: the deadline, one request deadline and the time to name the cause fit well within 60 s.
  */
 export function waits(deadlineSeconds: number) {
-  return proxyActivities<Activities>({ startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: WAIT_HEARTBEAT_TIMEOUT, retry });
+  return proxyActivities<Activities>(waitsOptions(deadlineSeconds));
+}
+
+export function waitsOptions(deadlineSeconds: number): ActivityOptions {
+  return { startToCloseTimeout: `${deadlineSeconds + 60}s`, heartbeatTimeout: WAIT_HEARTBEAT_TIMEOUT, retry };
 }
 
 /**
@@ -78,5 +92,14 @@ export const { awaitReleaseClosed } = proxyActivities<ReleaseQueueActivities>({
 export const { awaitDriftYield } = proxyActivities<ReleaseQueueActivities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+/**
+ * Which clusters are agent-served (workflows/cluster-routing.ts), from the central worker's configuration: a local
+ * read on the release's own queue, retried with capped backoff until a worker answers.
+ */
+export const { clusterRoutes } = proxyActivities<ReleaseQueueActivities>({
+  startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
 });

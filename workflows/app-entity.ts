@@ -8,16 +8,21 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { sameContent, type AppSpec, type Revision } from '../domain/index.js';
+import type { UpdateDefinition } from '@temporalio/common';
+import { describeMark, keptMarks, sameContent, type AppSpec, type Revision } from '../domain/index.js';
+import { AuditOutbox } from './audit-outbox.js';
 import { SA } from './search-attributes.js';
 import {
   appQuery,
   driftMemorySignal,
+  markRevisionUpdate,
   releaseCompletedSignal,
   upsertAppUpdate,
   type AppRecord,
   type AppSummaryMemo,
+  type MarkRevisionResult,
 } from './definitions.js';
+import { parseMarkRevision, withMark } from './revision-marks.js';
 
 /** Revisions kept per App; older ones are dropped (a rollback can go back this far). */
 export const KEEP_REVISIONS = 10;
@@ -65,14 +70,21 @@ export async function appEntity(state?: AppRecord): Promise<void> {
       }
       const number = (record?.latest ?? 0) + 1;
       const revision: Revision = { number, ...content, createdAt: new Date().toISOString(), createdBy: by };
+      const revisions = [...(record?.revisions ?? []), revision].slice(-KEEP_REVISIONS);
+      // the marks of revisions still kept stay; a revision dropped takes its mark with it
+      const marks = keptMarks(
+        record?.marks,
+        revisions.map((r) => r.number),
+      );
       record = {
         spec,
-        revisions: [...(record?.revisions ?? []), revision].slice(-KEEP_REVISIONS),
+        revisions,
         latest: number,
         released: record?.released ?? {},
         // cells a disaster-mode release skipped still owe its revision, whatever is registered since
         ...(record?.owed ? { owed: record.owed } : {}),
         ...(record?.drift ? { drift: record.drift } : {}),
+        ...(marks ? { marks } : {}),
       };
       publish();
       return { revision: number, created: true };
@@ -83,6 +95,23 @@ export async function appEntity(state?: AppRecord): Promise<void> {
           throw new Error('an App cannot change its name or tenant');
       },
     },
+  );
+  // Marks: a new Update (absent from every history before it), so no patch: histories without it replay as they were.
+  // Each mark also goes to the durable audit record; the outbox exists from the first mark of this run on.
+  let outbox: AuditOutbox | undefined;
+  setHandler(
+    markRevisionUpdate as UpdateDefinition<MarkRevisionResult, [unknown]>,
+    (raw: unknown) => {
+      const input = parseMarkRevision(record, raw); // a revision this App keeps, so the record exists
+      const marked = withMark(record!, input);
+      record = marked.record;
+      const { revision, mark } = marked.result;
+      outbox ??= new AuditOutbox({ tenant: record.spec.tenant, kind: 'app', app: record.spec.name });
+      outbox.add({ at: mark.at, by: mark.by, action: `revision-marked-${mark.verdict}`, detail: describeMark(revision, mark) });
+      outbox.start();
+      return marked.result;
+    },
+    { validator: (raw: unknown) => void parseMarkRevision(record, raw) },
   );
   setHandler(releaseCompletedSignal, ({ revision, cells, owed }) => {
     if (!record) return;
@@ -104,5 +133,7 @@ export async function appEntity(state?: AppRecord): Promise<void> {
   // An entity lives forever; keep its history short.
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000);
   await condition(allHandlersFinished);
+  // the marks' audit entries are appended before the next run takes over (its outbox starts afresh)
+  await outbox?.flush();
   await continueAsNew<typeof appEntity>(record);
 }

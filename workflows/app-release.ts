@@ -10,18 +10,22 @@ import {
 import {
   DomainError,
   placedCells,
-  planRelease,
+  planReleaseRun,
   type AppSpec,
   type PlannedGroup,
   type ReleasePlan,
   type ReleaseRequest,
+  type ReleaseRun,
   type Revision,
+  type RevisionMark,
+  describeMark,
   revisionFor,
-  withClusterOverrides,
 } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
-import { lowestOrdinalsFirst, replicasThrough } from '../domain/first-release.js';
-import { awaitDriftYield, budgeted } from './activity-proxies.js';
+import { replicasThrough } from '../domain/first-release.js';
+import { awaitDriftYield, budgeted, clusterRoutes } from './activity-proxies.js';
+import { forCluster } from './cluster-routing.js';
+import type { Activities } from '../activities/index.js';
 import { untilDoneOrPaused } from './cluster-steps.js';
 import { appEntityId } from './app-entity.js';
 import { releaseCompletedSignal } from './definitions.js';
@@ -29,10 +33,12 @@ import { wireOperatorActions } from './release-actions.js';
 import { runGate } from './release-gates.js';
 import { releaseInBatches, wireBatchFailures } from './release-batches.js';
 import { releasePods } from './release-pods.js';
+import { cellsOfClustersRouted, resolveCellsRouted } from './locate-cells.js';
 import { resolveCellsOrSkip, skipUnreachableClusters, unlessCellSkipped, whileWatchingClusters } from './release-disaster.js';
 import { ReleaseTracker } from './release-state.js';
 import { AuditOutbox } from './audit-outbox.js';
 import { respectChangeWindows } from './change-windows.js';
+import { wireNotifications } from './release-notifications.js';
 import type { ReleaseStatus } from './release-status.js';
 
 export interface AppReleaseInput {
@@ -43,6 +49,8 @@ export interface AppReleaseInput {
   namespace: string;
   from?: Revision;
   to: Revision;
+  /** The target's bad mark, when the request named a revision marked bad (the operator's choice; recorded). */
+  targetMarkedBad?: RevisionMark;
 }
 
 /** Workflow id of the one release of (tenant, app) that may be in flight. */
@@ -67,16 +75,20 @@ export async function appRelease(input: AppReleaseInput): Promise<ReleaseStatus>
     t.onRecord = (entry) => outbox.add(entry);
     outbox.start();
   }
+  // v3: the tenant's webhooks hear when a gate needs an approval, the release pauses or ends (docs/notifications.md)
+  const notifier = patched('notifications') ? wireNotifications(t, input.ticket ? { ticket: input.ticket } : {}) : undefined;
   wireOperatorActions(t);
   wireBatchFailures(t);
   try {
     const result = await runRelease(t, input);
+    if (notifier) await notifier.sent();
     await outbox?.flush();
     return result;
   } catch (err) {
     // v2: a failure ends in a state (status, lists, BaristaState, metrics say failed) before the workflow fails
     // (a cancelled run is shown as cancelled from Temporal's own status: api/release-states.ts)
     if (!isCancellation(err) && patched('failed-state')) endFailed(t, err);
+    if (!isCancellation(err) && notifier) await notifier.sent();
     if (!isCancellation(err)) await outbox?.flush();
     throw err;
   }
@@ -89,32 +101,32 @@ async function runRelease(t: ReleaseTracker, requested: AppReleaseInput): Promis
     'requested',
     `revision ${requested.from?.number ?? '-'} → ${requested.to.number}${request.reason ? `: ${request.reason}` : ''}`,
   );
+  // inputs made before revision marks have no targetMarkedBad: their histories replay unchanged without a patch
+  if (requested.targetMarkedBad)
+    t.record(request.requestedBy, 'target-marked-bad', `released although ${describeMark(requested.to.number, requested.targetMarkedBad)}`);
 
   const budget = budgeted(request.strategy.podTimeoutSeconds);
   // v2: a drift repair running over this App stops before the release changes anything (one App, one actor)
   if (patched('drift-yield')) await yieldDriftRepair(t, requested.app);
-  const app = await placedApp(t, requested.app, budget);
+  // v4: steps acting on an agent-served cluster go to its agent's queue (workflows/cluster-routing.ts); the routes
+  // are asked once and kept in the history. Releases started before keep every step on the central queue
+  if (patched('cluster-agents')) t.routes = await clusterRoutes();
+  const budgetFor = (cluster: string) => forCluster(t.routes, cluster).budgeted(request.strategy.podTimeoutSeconds);
+  const app = await placedApp(t, requested.app, budget, budgetFor);
   if (!app) return stoppedBeforePlanning(t);
   const input = { ...requested, app };
   // disaster mode (a field of requests made since): cells of clusters it cannot reach go into the ledger
   const disaster = request.mode === 'disaster';
-  const resolved = disaster ? await resolveCellsOrSkip(app) : undefined;
+  const resolved = disaster ? await resolveCellsOrSkip(app, t.routes) : undefined;
   const cellsToCluster =
     resolved?.cellsToCluster ??
     (await untilDoneOrPaused(t, 'resolve-cells', () =>
-      budget.resolveCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells }),
+      resolveCellsRouted(t.routes, budget, budgetFor, { tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells }),
     ));
   if (!cellsToCluster) return stoppedBeforePlanning(t);
-  // cell over cluster over template: each cell's override made whole once, for everything below (a revision
-  // without cluster overrides is used as it is)
-  const clusterOf = (cell: string) => cellsToCluster[cell];
-  const to = withClusterOverrides(input.to, app.placement.cells, clusterOf);
-  const from = input.from && withClusterOverrides(input.from, app.placement.cells, clusterOf);
-  const planned = planOrFail({ ...input, to, ...(from ? { from } : {}) }, cellsToCluster);
-  // v2: a first release creates each cell's pods group by group, lowest ordinal first, behind the same gates
-  const firstRelease = from === undefined && patched('first-release-by-group');
-  const replicasOf = new Map(planned.cells.map((c) => [c.cell, c.replicas]));
-  const plan = firstRelease ? { ...planned, groups: lowestOrdinalsFirst(planned.groups, (c) => replicasOf.get(c) ?? 0) } : planned;
+  // cell over cluster over template for both revisions (`to`, `from`), the groups, and a first release's order:
+  // domain/release-run.ts, which a dry run of the API calls with the same inputs
+  const { plan, to, from, firstRelease } = planOrFail(input, cellsToCluster);
   t.setPlan(plan);
   t.phase('running');
   // v2: pods move in batch child workflows (bounded histories at any size); releases started before move them here
@@ -134,7 +146,7 @@ async function runRelease(t: ReleaseTracker, requested: AppReleaseInput): Promis
     const pods = disaster ? group.pods.filter((p) => !t.inLedger(p.cell)) : group.pods;
     const moveGroup = async () => {
       await untilDoneOrPaused(t, 'workload', () =>
-        ensureWorkloads(plan, group, to, budget, firstRelease, disaster ? (cell, run) => unlessCellSkipped(t, cell, run) : undefined),
+        ensureWorkloads(plan, group, to, budgetFor, firstRelease, disaster ? (cell, run) => unlessCellSkipped(t, cell, run) : undefined),
       );
       if (t.stopRequested) return;
       await movePods(t, plan, pods, to, { stop: () => t.stopRequested, rollingBack: false, group: group.index });
@@ -195,19 +207,26 @@ function listed(names: string[]): string {
  * The App with the clusters of its placement looked up: each one's cells of the tenant added to `placement.cells`
  * (and so to the plan). An App placed by cells only asks nothing. Undefined: stopped while paused on a cluster.
  */
-async function placedApp(t: ReleaseTracker, app: AppSpec, activities: ReturnType<typeof budgeted>): Promise<AppSpec | undefined> {
+async function placedApp(
+  t: ReleaseTracker,
+  app: AppSpec,
+  activities: ReturnType<typeof budgeted>,
+  perCluster: (cluster: string) => Pick<Activities, 'cellsInCluster'>,
+): Promise<AppSpec | undefined> {
   const clusters = app.placement.clusters ?? [];
   if (!clusters.length) return app;
-  const cellsOf = await untilDoneOrPaused(t, 'resolve-placement', () => activities.cellsOfClusters({ tenant: app.tenant, clusters }));
+  const cellsOf = await untilDoneOrPaused(t, 'resolve-placement', () =>
+    cellsOfClustersRouted(t.routes, activities, perCluster, { tenant: app.tenant, clusters }),
+  );
   if (!cellsOf) return undefined;
   const cells = placedCells(app.placement, cellsOf);
   t.record('barista', 'placement', clusters.map((c) => `cluster ${c}: cells ${cellsOf[c]!.join(', ')}`).join('; '));
   return { ...app, placement: { ...app.placement, cells } };
 }
 
-function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, string>): ReleasePlan {
+function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, string>): ReleaseRun {
   try {
-    return planRelease({
+    return planReleaseRun({
       app: input.app,
       namespace: input.namespace,
       from: input.from,
@@ -216,6 +235,9 @@ function planOrFail(input: AppReleaseInput, cellsToCluster: Record<string, strin
       clusterOf: (cell) => cellsToCluster[cell],
       // v2: exact group planning (domain/plan-groups.ts); releases started before keep the plan they had
       planner: patched('exact-plan') ? 'exact' : 'v1',
+      // v2: a first release creates each cell's pods group by group, lowest ordinal first, behind the same gates
+      // (asked only for a first release that planned, as before the planning moved to the domain)
+      firstReleaseByGroup: () => patched('first-release-by-group'),
     });
   } catch (err) {
     if (err instanceof DomainError) throw ApplicationFailure.nonRetryable(err.message, FailureTypes.invalidInput, err.issues);
@@ -228,7 +250,8 @@ async function ensureWorkloads(
   plan: ReleasePlan,
   group: PlannedGroup,
   revision: Revision,
-  activities: ReturnType<typeof budgeted>,
+  /** The budgeted activities of a cluster (routed to its agent's queue, if it has one). */
+  budgetFor: (cluster: string) => Pick<Activities, 'ensureWorkload'>,
   firstRelease: boolean,
   /** Runs each cell's step: disaster mode gives up a cell whose cluster is lost meanwhile. */
   around: (cell: string, step: () => Promise<unknown>) => Promise<unknown> = (_cell, step) => step(),
@@ -236,14 +259,15 @@ async function ensureWorkloads(
   const cells = [...new Set(group.pods.map((p) => p.cell))];
   await Promise.all(
     cells.map((cell) =>
-      around(cell, () =>
-        activities.ensureWorkload({
-          ...workloadRef(plan, cell),
+      around(cell, () => {
+        const ref = workloadRef(plan, cell);
+        return budgetFor(ref.cluster).ensureWorkload({
+          ...ref,
           revision: revisionFor(revision, [cell]),
           // a first release grows each workload to the pods of the groups so far
           ...(firstRelease ? { replicas: replicasThrough(plan.groups, group.index, cell) } : {}),
-        }),
-      ),
+        });
+      }),
     ),
   );
 }
@@ -259,9 +283,9 @@ async function handBackDrainedPods(t: ReleaseTracker, plan: ReleasePlan): Promis
   const left = [...t.pods.values()].filter(
     (p) => p.changed && p.state !== 'done' && p.state !== 'skipped' && !t.lostClusters.has(p.cluster),
   );
-  const { ensurePodHandedBack } = budgeted(plan.strategy.podTimeoutSeconds);
   await Promise.all(
     left.map(async (pod) => {
+      const { ensurePodHandedBack } = forCluster(t.routes, pod.cluster).budgeted(plan.strategy.podTimeoutSeconds);
       try {
         await ensurePodHandedBack({ cluster: pod.cluster, namespace: plan.app.namespace, pod: pod.name, tenant: plan.app.tenant });
         t.record('barista', 'handed-back', pod.name);
@@ -315,12 +339,16 @@ async function rollBack(t: ReleaseTracker, plan: ReleasePlan, from: Revision, mo
   // v2: highest ordinal first, as the partition lets pods pass (a recreated pod waits for those above it)
   const touched = patched('rollback-highest-first') ? [...lastGroupFirst].sort((a, b) => b.ordinal - a.ordinal) : lastGroupFirst;
   // a failing cluster pauses the rollback too (resume retries); only an abort stops it
-  const budget = budgeted(plan.strategy.podTimeoutSeconds);
   for (const cell of new Set(plan.cells.filter((c) => !t.lostClusters.has(c.cluster)).map((c) => c.cell)))
     await untilDoneOrPaused(
       t,
       'workload',
-      () => budget.ensureWorkload({ ...workloadRef(plan, cell), revision: revisionFor(from, [cell]) }),
+      () => {
+        const ref = workloadRef(plan, cell);
+        return forCluster(t.routes, ref.cluster)
+          .budgeted(plan.strategy.podTimeoutSeconds)
+          .ensureWorkload({ ...ref, revision: revisionFor(from, [cell]) });
+      },
       () => t.abortRequested !== undefined,
     );
   await movePods(t, plan, touched, from, { stop: () => t.abortRequested !== undefined, rollingBack: true, group: 'rollback' });

@@ -23,7 +23,7 @@ export class AuditOutbox {
   private closing = false;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly about: { tenant: string; kind: 'release' | 'ticket'; app?: string; ticket?: string }) {}
+  constructor(private readonly about: { tenant: string; kind: 'release' | 'ticket' | 'app'; app?: string; ticket?: string }) {}
 
   add(entry: AuditEntry): void {
     const { workflowId, runId } = workflowInfo();

@@ -1,6 +1,10 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { ClusterRoutes } from '../domain/cluster-queues.js';
 import { FailureTypes } from '../domain/failures.js';
+import { clusterRoutes } from './activity-proxies.js';
+import { forCluster } from './cluster-routing.js';
+import { cellsOfClustersRouted, resolveCellsRouted } from './locate-cells.js';
 
 /**
  * How long the clusters get to say where a cell is, retries included, before the cell counts as unchecked. Above
@@ -28,7 +32,7 @@ export function checkCellsId(tenant: string, app: string, nonce: string): string
   return `check-cells/${tenant}/${app}/${nonce}`;
 }
 
-const { resolveCells, cellsOfClusters } = proxyActivities<Activities>({
+const central = proxyActivities<Activities>({
   scheduleToCloseTimeout: `${CHECK_CELLS_DEADLINE_SECONDS}s`,
   retry: {
     initialInterval: '500ms',
@@ -44,15 +48,29 @@ const { resolveCells, cellsOfClusters } = proxyActivities<Activities>({
  * credentials; the worker has. Never fails: every cell gets an outcome.
  */
 export async function checkCells(input: CheckCellsInput): Promise<CellCheck[]> {
-  return Promise.all(input.cells.map((cell) => checkCell(input, cell)));
+  const routes = await routesOfCheck();
+  return Promise.all(input.cells.map((cell) => checkCell(input, cell, routes)));
 }
 
-async function checkCell(input: CheckCellsInput, cell: string): Promise<CellCheck> {
+/** v2: the cells and clusters of agent-served clusters are asked of their agents (workflows/locate-cells.ts). */
+async function routesOfCheck(): Promise<ClusterRoutes | undefined> {
+  return patched('cluster-agents') ? await clusterRoutes() : undefined;
+}
+
+/** An agent-served cluster's answer, on its agent's queue within the check's deadline. */
+const agentOf = (routes: ClusterRoutes | undefined) => (cluster: string) =>
+  forCluster(routes, cluster).budgeted(CHECK_CELLS_DEADLINE_SECONDS);
+
+async function checkCell(input: CheckCellsInput, cell: string, routes: ClusterRoutes | undefined): Promise<CellCheck> {
   try {
-    const found = await resolveCells({ tenant: input.tenant, workspace: input.workspace, cells: [cell] });
+    const found = await resolveCellsRouted(routes, central, agentOf(routes), {
+      tenant: input.tenant,
+      workspace: input.workspace,
+      cells: [cell],
+    });
     return { cell, outcome: 'found', cluster: found[cell] ?? '' };
   } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    const cause = err instanceof ActivityFailure ? err.cause : err instanceof ApplicationFailure ? err : undefined;
     if (cause instanceof ApplicationFailure && cause.type === FailureTypes.unknownCell) return { cell, outcome: 'unknown' };
     if (cause instanceof ApplicationFailure && cause.type === FailureTypes.forbidden) return { cell, outcome: 'foreign' };
     return { cell, outcome: 'unchecked', reason: cause?.message ?? (err as Error).message };
@@ -75,15 +93,16 @@ export type ClusterCheck =
 
 /** Asks each cluster of a placement for the tenant's cells in it, as `checkCells` asks about cells. Never fails. */
 export async function checkClusters(input: CheckClustersInput): Promise<ClusterCheck[]> {
-  return Promise.all(input.clusters.map((cluster) => checkCluster(input.tenant, cluster)));
+  const routes = await routesOfCheck();
+  return Promise.all(input.clusters.map((cluster) => checkCluster(input.tenant, cluster, routes)));
 }
 
-async function checkCluster(tenant: string, cluster: string): Promise<ClusterCheck> {
+async function checkCluster(tenant: string, cluster: string, routes: ClusterRoutes | undefined): Promise<ClusterCheck> {
   try {
-    const found = await cellsOfClusters({ tenant, clusters: [cluster] });
+    const found = await cellsOfClustersRouted(routes, central, agentOf(routes), { tenant, clusters: [cluster] });
     return { cluster, outcome: 'found', cells: found[cluster] ?? [] };
   } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    const cause = err instanceof ActivityFailure ? err.cause : err instanceof ApplicationFailure ? err : undefined;
     if (cause instanceof ApplicationFailure && cause.type === FailureTypes.unknownCluster) return { cluster, outcome: 'unknown' };
     if (cause instanceof ApplicationFailure && cause.type === FailureTypes.forbidden) return { cluster, outcome: 'empty' };
     return { cluster, outcome: 'unchecked', reason: cause?.message ?? (err as Error).message };

@@ -4,7 +4,7 @@
  * `temporal workflow signal` and `temporal workflow query` work on a release too.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AppSpec, DriftMemory, Revision } from '../domain/index.js';
+import type { AppSpec, DriftMemory, Revision, RevisionMark, RevisionMarks, RevisionVerdict } from '../domain/index.js';
 import type { AuditEntry, PodStatus, ReleaseState, ReleaseStatus, StatusView } from './release-status.js';
 
 /** Who did something, for the audit record. */
@@ -72,6 +72,17 @@ export const releaseActions: { [A in ReleaseAction]: ReturnType<typeof releaseAc
   'skip-pod': releaseAction('skip-pod'),
   'bypass-window': releaseAction('bypass-window'),
 };
+/**
+ * A notification of this release could not be delivered to a webhook after every attempt (docs/notifications.md):
+ * the tenant's notifier tells the release, which records `notification-dead-lettered` if it is still running.
+ */
+export interface NotificationDeadLettered {
+  event: string;
+  webhook: string;
+  attempts: number;
+  reason: string;
+}
+export const notificationDeadLetteredSignal = defineSignal<[NotificationDeadLettered]>('notification-dead-lettered');
 /** The release's status; without a view, every pod (as always); `{ detail: 'summary' }` or `{ group }` keep it small. */
 export const statusQuery = defineQuery<ReleaseStatus, [StatusView?]>('status');
 
@@ -119,6 +130,8 @@ export interface AppRecord {
   owed?: Record<string, OwedCell>;
   /** Drift repair's memory: consecutive runs each drifted field was repaired in (quarantine, domain/drift.ts). */
   drift?: DriftMemory;
+  /** Marks of kept revisions (bad or good, why, by whom, when); absent until a revision is first marked. */
+  marks?: RevisionMarks;
 }
 /** What an App entity keeps in its memo (`summary`), for listings that should not wake every entity. */
 export interface AppSummaryMemo {
@@ -128,6 +141,26 @@ export interface AppSummaryMemo {
 }
 export const upsertAppUpdate = defineUpdate<{ revision: number; created: boolean }, [{ spec: AppSpec; by: string }]>('upsert-app');
 export const appQuery = defineQuery<AppRecord | undefined>('app');
+/** An operator marks a kept revision bad (plain releases refuse it) or good; `reason` and `by` are required. */
+export interface MarkRevisionInput {
+  revision: number;
+  verdict: RevisionVerdict;
+  reason: string;
+  by: string;
+}
+/** What the mark recorded, and the mark it replaced. */
+export interface MarkRevisionResult {
+  revision: number;
+  mark: RevisionMark;
+  previous?: RevisionMark;
+}
+/** Validated in the workflow (workflows/revision-marks.ts): refused with one of MarkFailureTypes, never a failed task. */
+export const markRevisionUpdate = defineUpdate<MarkRevisionResult, [MarkRevisionInput]>('mark-revision');
+/** ApplicationFailure types a `mark-revision` is refused with; `invalidInput` carries the field issues as its details. */
+export const MarkFailureTypes = {
+  invalidInput: 'InvalidMarkInput',
+  unknownRevision: 'UnknownRevision',
+} as const;
 /** A cell a disaster-mode release skipped: it still runs an older revision and owes `revision` (a catch-up's). */
 export interface OwedCell {
   cell: string;

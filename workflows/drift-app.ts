@@ -16,6 +16,19 @@ import type { CellDrift } from '../activities/observe-cell-drift.js';
 import type { DriftTarget } from '../activities/drift-targets.js';
 import type { AppDriftReport, CellDriftReport, DriftFinding, DriftOutcome } from './drift-definitions.js';
 import { cells as cellSide, DRIFT_POD_TIMEOUT_SECONDS, podRepairs, reads, repairs } from './drift-proxies.js';
+import { agentQueueOf, type ClusterRoutes } from '../domain/cluster-queues.js';
+import { forCluster } from './cluster-routing.js';
+import { askAgents, cellsOfClustersRouted } from './locate-cells.js';
+
+/**
+ * The activities acting on `cluster`: the central proxies for a direct cluster (exactly as before), its agent's
+ * queue for an agent-served one (issue #16), each within the budget of its kind.
+ */
+function onCluster(routes: ClusterRoutes | undefined, cluster: string) {
+  if (!agentQueueOf(routes, cluster)) return { reads: cellSide, repairs, podRepairs };
+  const side = forCluster(routes, cluster);
+  return { reads: side.budgeted(90), repairs: side.budgeted(180), podRepairs: side.waits(DRIFT_POD_TIMEOUT_SECONDS) };
+}
 
 /** How the run lets a release pre-empt it: asked before each pod, and told which pod is in hand. */
 export interface Preemption {
@@ -40,18 +53,19 @@ interface CellInHand {
  */
 export async function repairApp(
   target: DriftTarget,
-  opts: { dryRun: boolean; preemption: Preemption },
+  opts: { dryRun: boolean; preemption: Preemption; routes?: ClusterRoutes },
 ): Promise<{ report: AppDriftReport; memory?: DriftMemory }> {
+  const on = (cluster: string) => onCluster(opts.routes, cluster);
   const app = target.spec;
   const settings = { ...DEFAULT_DRIFT_SETTINGS, ...app.drift };
   const report: AppDriftReport = { app: app.name, state: 'clean', cells: [] };
-  const placed = await placementCells(target);
+  const placed = await placementCells(target, opts.routes);
   const released = placed.filter((c) => target.released[c] !== undefined);
   for (const cell of placed.filter((c) => target.released[c] === undefined))
     report.cells.push({ cell, state: 'not-released', reason: 'no release has reached this cell yet', findings: [] });
   if (!released.length) return { report: { ...report, state: 'skipped', reason: 'no cell has been released yet' } };
 
-  const located = await cellSide.resolveReachableCells({ tenant: app.tenant, workspace: app.workspace, cells: released });
+  const located = await locateCells(target, released, opts.routes);
   // every cell read at once; the report keeps the placement's order
   const observed = released.map(async (cell): Promise<CellInHand | undefined> => {
     const cluster = located.cells[cell];
@@ -68,7 +82,7 @@ export async function repairApp(
     const cellReport: CellDriftReport = { ...base, state: 'clean' };
     report.cells.push(cellReport);
     try {
-      const drift = await cellSide.observeCellDrift({
+      const drift = await on(cluster).reads.observeCellDrift({
         cluster,
         namespace: target.namespace,
         app: app.name,
@@ -98,7 +112,7 @@ export async function repairApp(
 
   const toRepair = decisions.filter((d): d is Extract<UnitDecision, { action: 'repair' }> => d.action === 'repair').map((d) => d.unit);
   // workloads first: a pod is moved within its workload's template
-  for (const unit of toRepair.filter((u) => !u.pod)) outcomes.set(unit, await repairWorkload(target, inHand, unit));
+  for (const unit of toRepair.filter((u) => !u.pod)) outcomes.set(unit, await repairWorkload(target, inHand, unit, on));
   let yielded: string | undefined;
   for (const unit of toRepair.filter((u) => u.pod)) {
     yielded ??= opts.preemption.yieldedTo(app.name) ?? (await reads.releaseInFlight({ tenant: app.tenant, app: app.name }));
@@ -110,7 +124,7 @@ export async function repairApp(
     }
     opts.preemption.inHand(app.name, unit.object);
     try {
-      outcomes.set(unit, await repairPod(target, inHand, unit));
+      outcomes.set(unit, await repairPod(target, inHand, unit, on));
     } finally {
       opts.preemption.inHand(app.name, undefined);
     }
@@ -133,12 +147,35 @@ export async function repairApp(
   return { report, memory };
 }
 
-/** The cells of the placement, with the clusters it names looked up. */
-async function placementCells(target: DriftTarget): Promise<string[]> {
+/** The cells of the placement, with the clusters it names looked up (an agent-served one by its agent). */
+async function placementCells(target: DriftTarget, routes: ClusterRoutes | undefined): Promise<string[]> {
   const clusters = target.spec.placement.clusters ?? [];
   if (!clusters.length) return target.spec.placement.cells;
-  const cellsOf = await cellSide.cellsOfClusters({ tenant: target.spec.tenant, clusters });
+  const cellsOf = await cellsOfClustersRouted(routes, cellSide, (c) => onCluster(routes, c).reads, {
+    tenant: target.spec.tenant,
+    clusters,
+  });
   return placedCells(target.spec.placement, cellsOf);
+}
+
+/**
+ * Where the released cells are. The central worker finds those it can see; with agent-served clusters, the cells
+ * it cannot see are asked of their agents, and a cell only silent agents could hold is unreachable for this run.
+ */
+async function locateCells(target: DriftTarget, cells: string[], routes: ClusterRoutes | undefined) {
+  const app = target.spec;
+  const agents = routes?.agentServed ?? [];
+  const input = { tenant: app.tenant, workspace: app.workspace, cells };
+  const located = await cellSide.resolveReachableCells(agents.length ? { ...input, elsewhere: agents } : input);
+  if (!agents.length || !located.unlocated) return located;
+  const { answers, silent } = await askAgents(agents, (c) => onCluster(routes, c).reads, app.tenant, located.unlocated.cells);
+  const found = { ...located.cells };
+  for (const a of answers) for (const cell of a.mine) if (located.unlocated.cells.includes(cell)) found[cell] = a.cluster;
+  const missing = located.unlocated.cells.filter((c) => !found[c]);
+  if (!missing.length) return { cells: found };
+  const reason =
+    [located.unlocated.reason, ...silent.map((x) => x.failure.message)].filter(Boolean).join('; ') || 'no cluster knows this cell';
+  return { cells: found, unlocated: { cells: missing, clusters: located.unlocated.clusters, reason } };
 }
 
 function unitsOf(c: CellInHand, app: string): RepairUnit[] {
@@ -154,11 +191,13 @@ function unitsOf(c: CellInHand, app: string): RepairUnit[] {
   return units;
 }
 
-async function repairWorkload(target: DriftTarget, inHand: CellInHand[], unit: RepairUnit) {
+type OnCluster = (cluster: string) => ReturnType<typeof onCluster>;
+
+async function repairWorkload(target: DriftTarget, inHand: CellInHand[], unit: RepairUnit, on: OnCluster) {
   const c = inHand.find((x) => x.cell === unit.cell)!;
   const revision = target.revisions.find((r) => r.number === target.released[unit.cell])!;
   try {
-    await repairs.ensureWorkload({
+    await on(c.cluster).repairs.ensureWorkload({
       ...refOf(target, c),
       revision: revisionFor(
         withClusterOverrides(revision, [c.cell], () => c.cluster),
@@ -173,7 +212,7 @@ async function repairWorkload(target: DriftTarget, inHand: CellInHand[], unit: R
   }
 }
 
-async function repairPod(target: DriftTarget, inHand: CellInHand[], unit: RepairUnit) {
+async function repairPod(target: DriftTarget, inHand: CellInHand[], unit: RepairUnit, on: OnCluster) {
   const c = inHand.find((x) => x.cell === unit.cell)!;
   const pod = unit.object.slice('pod/'.length);
   const drift = c.drift!.pods.find((p) => p.pod === pod)!;
@@ -187,9 +226,10 @@ async function repairPod(target: DriftTarget, inHand: CellInHand[], unit: Repair
   );
   const ref = refOf(target, c);
   try {
-    if (drift.repair === 'metadata') await repairs.ensurePodMetadata({ ...ref, pod, revision });
+    const side = on(c.cluster);
+    if (drift.repair === 'metadata') await side.repairs.ensurePodMetadata({ ...ref, pod, revision });
     else if (drift.repair === 'unblock')
-      await repairs.ensureFinalizersLifted({
+      await side.repairs.ensureFinalizersLifted({
         cluster: ref.cluster,
         namespace: ref.namespace,
         tenant: ref.tenant,
@@ -197,7 +237,7 @@ async function repairPod(target: DriftTarget, inHand: CellInHand[], unit: Repair
         finalizers: drift.fields.map((f) => /\[(.+)\]$/.exec(f.field)?.[1] ?? '').filter(Boolean),
       });
     else
-      await podRepairs.ensurePodReleased({
+      await side.podRepairs.ensurePodReleased({
         ...ref,
         pod,
         traffic: target.spec.traffic,

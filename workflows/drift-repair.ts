@@ -7,12 +7,15 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  patched,
 } from '@temporalio/workflow';
 import { DriftRunInputSchema, describeIssues, toFieldIssues } from '../domain/index.js';
 import { FailureTypes } from '../domain/failures.js';
 import { appEntityId } from './app-entity.js';
 import { driftMemorySignal } from './definitions.js';
 import { repairApp } from './drift-app.js';
+import type { ClusterRoutes } from '../domain/cluster-queues.js';
+import { clusterRoutes } from './activity-proxies.js';
 import { driftReportQuery, yieldAppUpdate, type AppDriftReport, type DriftReport, type DriftRunInput } from './drift-definitions.js';
 import { reads, recordDriftReport } from './drift-proxies.js';
 import { SA } from './search-attributes.js';
@@ -81,6 +84,8 @@ export async function driftRepair(raw: DriftRunInput, continued?: Continued): Pr
     inHand: (app: string, pod: string | undefined) => (pod ? inHand.set(app, pod) : inHand.delete(app)),
   };
 
+  // v2: an agent-served cluster's cells are read and repaired by its agent (issue #16); runs before keep every step central
+  const routes = patched('cluster-agents') ? await clusterRoutes() : undefined;
   let remaining = continued?.remaining;
   if (!remaining) {
     const names = await reads.driftAppNames({ tenant: input.tenant, ...(input.apps ? { apps: input.apps } : {}) });
@@ -91,7 +96,7 @@ export async function driftRepair(raw: DriftRunInput, continued?: Continued): Pr
   const queue = remaining;
   const full = () => workflowInfo().historyLength > HISTORY_PER_RUN;
   const lane = async () => {
-    while (queue.length && !full()) add(report, await driftOfApp(input, queue.shift()!, preemption));
+    while (queue.length && !full()) add(report, await driftOfApp(input, queue.shift()!, preemption, routes));
   };
   await Promise.all(Array.from({ length: Math.min(APP_LANES, queue.length) }, lane));
   if (queue.length) {
@@ -107,12 +112,13 @@ async function driftOfApp(
   input: DriftRunInput,
   name: string,
   preemption: Parameters<typeof repairApp>[1]['preemption'],
+  routes: ClusterRoutes | undefined,
 ): Promise<AppDriftReport> {
   try {
     const target = await reads.driftTarget({ tenant: input.tenant, app: name });
     if (!target) return { app: name, state: 'skipped', reason: 'the App is gone', cells: [] };
     if (target.inFlight) return { app: name, state: 'skipped', reason: `release ${target.inFlight} in flight`, cells: [] };
-    const { report, memory } = await repairApp(target, { dryRun: input.dryRun ?? false, preemption });
+    const { report, memory } = await repairApp(target, { dryRun: input.dryRun ?? false, preemption, ...(routes ? { routes } : {}) });
     if (memory) await getExternalWorkflowHandle(appEntityId(input.tenant, name)).signal(driftMemorySignal, { memory });
     return report;
   } catch (err) {

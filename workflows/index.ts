@@ -8,3 +8,4 @@ export { probeClusters } from './probe-clusters.js';
 export { releaseTicket } from './release-ticket.js';
 export { tenantSettings } from './tenant-settings.js';
 export { driftRepair } from './drift-repair.js';
+export { tenantNotifications } from './tenant-notifications.js';

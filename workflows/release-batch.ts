@@ -9,7 +9,7 @@ import {
 import { FailureTypes } from '../domain/failures.js';
 import type { PodStepFailure } from '../activities/types.js';
 import type { ReleasePlan, Revision } from '../domain/index.js';
-import { mutate, waits } from './activity-proxies.js';
+import { forCluster, routesOf } from './cluster-routing.js';
 import { batchControlSignal, batchPodFailedSignal, batchStatusQuery, type BatchControl } from './definitions.js';
 import type { PodStatus } from './release-status.js';
 
@@ -32,6 +32,8 @@ export interface ReleaseBatchInput {
   /** The pods, as the release knows them (a rollback's carry `changed`). */
   pods: PodStatus[];
   control: BatchControl;
+  /** The release's agent-served clusters (workflows/cluster-routing.ts); absent: every cluster on the central queue. */
+  agentClusters?: string[];
 }
 
 export interface ReleaseBatchResult {
@@ -65,7 +67,7 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
     Object.assign(pod, midStep ? { state: 'unknown' } : { state: 'skipped' }, { error: `cluster ${pod.cluster} unreachable` });
   };
   const held = () => control.paused || (heldAt !== undefined && control.resumeCount <= heldAt);
-  const { ensurePodReleased } = waits(input.podTimeoutSeconds);
+  const routes = routesOf(input.agentClusters);
 
   async function releasePod(pod: PodStatus): Promise<void> {
     for (;;) {
@@ -75,13 +77,7 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
       if (skipped(pod) && !input.rollingBack) {
         pod.state = 'skipped';
         // a skipped pod that this release drained is handed back to the gate keeper
-        if (pod.changed)
-          await mutate.ensurePodHandedBack({
-            cluster: pod.cluster,
-            namespace: input.app.namespace,
-            pod: pod.name,
-            tenant: input.app.tenant,
-          });
+        if (pod.changed) await handBack(pod);
         return;
       }
       Object.assign(pod, { state: 'in-progress', startedAt: new Date().toISOString() });
@@ -89,20 +85,22 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
       delete pod.error;
       try {
         const result = await unlessLost(pod, () =>
-          ensurePodReleased({
-            cluster: pod.cluster,
-            namespace: input.app.namespace,
-            app: input.app.name,
-            tenant: input.app.tenant,
-            workspace: input.app.workspace,
-            cell: pod.cell,
-            pod: pod.name,
-            traffic: input.app.traffic,
-            revision: input.revision,
-            mode: input.mode,
-            podTimeoutSeconds: input.podTimeoutSeconds,
-            ...(input.budget ? { budget: input.budget } : {}),
-          }),
+          forCluster(routes, pod.cluster)
+            .waits(input.podTimeoutSeconds)
+            .ensurePodReleased({
+              cluster: pod.cluster,
+              namespace: input.app.namespace,
+              app: input.app.name,
+              tenant: input.app.tenant,
+              workspace: input.app.workspace,
+              cell: pod.cell,
+              pod: pod.name,
+              traffic: input.app.traffic,
+              revision: input.revision,
+              mode: input.mode,
+              podTimeoutSeconds: input.podTimeoutSeconds,
+              ...(input.budget ? { budget: input.budget } : {}),
+            }),
         );
         if (result === 'lost') return giveUp(pod);
         const changed = pod.changed || result.changed;
@@ -135,6 +133,25 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
         await condition(() => control.resumeCount > resumes || control.stop || skipped(pod) || lost(pod));
         if (lost(pod)) return giveUp(pod);
       }
+    }
+  }
+
+  /**
+   * Hands a skipped pod back to the gate keeper. On the central queue it retries until it is done, as before; an
+   * agent that does not poll leaves the pod drained, its status naming why (the catch-up or an operator hands it back).
+   */
+  async function handBack(pod: PodStatus): Promise<void> {
+    try {
+      await forCluster(routes, pod.cluster).mutate.ensurePodHandedBack({
+        cluster: pod.cluster,
+        namespace: input.app.namespace,
+        pod: pod.name,
+        tenant: input.app.tenant,
+      });
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (!(cause instanceof ApplicationFailure) || cause.type !== FailureTypes.agentNotPolling) throw err;
+      pod.error = `skipped while drained; not handed back: ${cause.message}`;
     }
   }
 

@@ -57,6 +57,8 @@ export async function releaseInBatches(
           rollbackOnFailure: plan.strategy.onFailure === 'rollback' && plan.from !== undefined,
           pods: batch.map((p) => t.pod(p.name)),
           control: sent,
+          // absent for releases started before cluster agents: the batch keeps every step on the central queue
+          ...(t.routes ? { agentClusters: t.routes.agentServed } : {}),
         },
       ],
     });

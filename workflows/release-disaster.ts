@@ -1,9 +1,22 @@
-import { CancellationScope, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import { TimeoutFailure, TimeoutType } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  sleep,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { PROBE_INTERVAL_MS, PROBES_TO_LOSE, type ClusterProbe } from '../domain/reachability.js';
 import type { AppSpec, PodRef, ReleasePlan } from '../domain/index.js';
+import { agentNotPollingReason, agentQueueOf, clusterTaskQueue, type ClusterRoutes } from '../domain/cluster-queues.js';
 import { NON_RETRYABLE } from './activity-proxies.js';
+import { forCluster } from './cluster-routing.js';
+import { askAgents } from './locate-cells.js';
 import type { ReleaseTracker } from './release-state.js';
+import { FailureTypes } from '../domain/failures.js';
 
 /**
  * Disaster mode (docs/multi-cluster.md): a release that skips what it cannot reach. Before each group it probes
@@ -38,15 +51,129 @@ const { resolveReachableCells } = proxyActivities<Activities>({
  */
 export async function resolveCellsOrSkip(
   app: AppSpec,
+  routes?: ClusterRoutes,
 ): Promise<{ cellsToCluster: Record<string, string>; lost?: { cluster: string; reason: string } }> {
-  const { cells, unlocated } = await resolveReachableCells({ tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells });
+  const agents = routes?.agentServed ?? [];
+  const input = { tenant: app.tenant, workspace: app.workspace, cells: app.placement.cells };
+  const { cells, unlocated } = await resolveReachableCells(agents.length ? { ...input, elsewhere: agents } : input);
   if (!unlocated) return { cellsToCluster: cells };
-  const cluster = unlocated.clusters.join(' or ');
-  const located = Object.fromEntries(unlocated.cells.map((cell) => [cell, cluster]));
+  let missing = unlocated.cells;
+  const silentClusters = [...unlocated.clusters];
+  const reasons = unlocated.reason ? [unlocated.reason] : [];
+  const found = { ...cells };
+  if (agents.length) {
+    // the cells the central worker could not see may be in agent-served clusters: their agents say (issue #16)
+    const perCluster = (cluster: string) => forCluster(routes, cluster).budgeted(AGENT_PROBE_PICKUP_SECONDS * 2);
+    const { answers, silent } = await askAgents(agents, perCluster, app.tenant, missing);
+    for (const a of answers) for (const cell of a.mine) if (missing.includes(cell)) found[cell] = a.cluster;
+    const foreign = answers.flatMap((a) => a.foreign).filter((c) => missing.includes(c) && !found[c]);
+    if (foreign.length)
+      throw ApplicationFailure.nonRetryable(
+        `cells ${foreign.join(', ')} belong to another tenant than ${app.tenant}`,
+        FailureTypes.forbidden,
+      );
+    missing = missing.filter((c) => !found[c]);
+    for (const { cluster, failure } of silent) {
+      silentClusters.push(cluster);
+      reasons.push(failure.message);
+    }
+    if (missing.length && !silentClusters.length)
+      throw ApplicationFailure.nonRetryable(
+        `cells ${missing.join(', ')} are not known in any cluster (the central worker's, or agent-served ${agents.join(', ')})`,
+        FailureTypes.unknownCell,
+      );
+    if (!missing.length) return { cellsToCluster: found };
+  }
+  const cluster = [...new Set(silentClusters)].sort().join(' or ');
+  const located = Object.fromEntries(missing.map((cell) => [cell, cluster]));
   return {
-    cellsToCluster: { ...cells, ...located },
-    lost: { cluster, reason: `cells ${unlocated.cells.join(', ')} could not be located: ${unlocated.reason}` },
+    cellsToCluster: { ...found, ...located },
+    lost: { cluster, reason: `cells ${missing.join(', ')} could not be located: ${reasons.join('; ')}` },
   };
+}
+
+/**
+ * An agent-served cluster is probed by its agent (its own GET /version, from inside): an agent that does not take
+ * the probe within this long is the cluster unreachable, exactly as a cluster that does not answer (issue #16).
+ */
+export const AGENT_PROBE_PICKUP_SECONDS = 5;
+
+function agentProbes(cluster: string) {
+  return proxyActivities<Activities>({
+    taskQueue: clusterTaskQueue(cluster),
+    scheduleToStartTimeout: `${AGENT_PROBE_PICKUP_SECONDS}s`,
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+/** The agent's watch of its cluster while a group runs: an agent that stops heartbeating it is the cluster lost. */
+function agentWatch(cluster: string) {
+  return proxyActivities<Activities>({
+    taskQueue: clusterTaskQueue(cluster),
+    scheduleToStartTimeout: `${AGENT_PROBE_PICKUP_SECONDS}s`,
+    startToCloseTimeout: '1h',
+    heartbeatTimeout: '15s',
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+/** Why an agent-served cluster counts as unreachable when its agent's probe or watch failed. */
+function agentSilent(cluster: string, err: unknown): ClusterProbe & { reachable: false } {
+  const timeout = err instanceof ActivityFailure && err.cause instanceof TimeoutFailure ? err.cause.timeoutType : undefined;
+  const reason =
+    timeout === TimeoutType.SCHEDULE_TO_START
+      ? agentNotPollingReason(cluster, AGENT_PROBE_PICKUP_SECONDS)
+      : timeout === TimeoutType.HEARTBEAT
+        ? `cluster ${cluster}'s agent stopped answering (its watch of the cluster missed its heartbeats)`
+        : `cluster ${cluster} unreachable: ${err instanceof ActivityFailure && err.cause ? err.cause.message : String(err)}`;
+  return { cluster, reachable: false, reason };
+}
+
+/** One probe of each cluster: the direct ones by the central worker (one call, as before), the others by their agents. */
+async function probeAll(routes: ClusterRoutes | undefined, clusters: string[]): Promise<ClusterProbe[]> {
+  const agents = clusters.filter((c) => agentQueueOf(routes, c) !== undefined);
+  if (!agents.length) return probeClusters({ clusters });
+  const direct = clusters.filter((c) => !agents.includes(c));
+  const [central, viaAgents] = await Promise.all([
+    direct.length ? probeClusters({ clusters: direct }) : Promise.resolve([]),
+    Promise.all(
+      agents.map(async (cluster) => {
+        try {
+          return (await agentProbes(cluster).probeClusters({ clusters: [cluster] }))[0]!;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          return agentSilent(cluster, err);
+        }
+      }),
+    ),
+  ]);
+  return [...central, ...viaAgents];
+}
+
+/** Until one of `clusters` is lost: the direct ones watched centrally (one call, as before), each agent-served one by its agent. */
+async function awaitAnyLost(routes: ClusterRoutes | undefined, clusters: string[]): Promise<ClusterProbe & { reachable: false }> {
+  const agents = clusters.filter((c) => agentQueueOf(routes, c) !== undefined);
+  if (!agents.length) return awaitClusterLost({ clusters });
+  const direct = clusters.filter((c) => !agents.includes(c));
+  const scope = new CancellationScope();
+  try {
+    return await scope.run(() =>
+      Promise.race([
+        ...(direct.length ? [awaitClusterLost({ clusters: direct })] : []),
+        ...agents.map((cluster) =>
+          agentWatch(cluster)
+            .awaitClusterLost({ clusters: [cluster] })
+            .catch((err: unknown) => {
+              if (isCancellation(err)) throw err;
+              return agentSilent(cluster, err);
+            }),
+        ),
+      ]),
+    );
+  } finally {
+    scope.cancel(); // the other watches: the caller starts new ones for the clusters left
+  }
 }
 
 export function clustersOf(plan: ReleasePlan, pods: PodRef[]): string[] {
@@ -63,7 +190,7 @@ export async function skipUnreachableClusters(t: ReleaseTracker, plan: ReleasePl
   let failed: ClusterProbe[] = [];
   for (let round = 0; round < PROBES_TO_LOSE && suspects.length > 0; round++) {
     if (round > 0) await sleep(PROBE_INTERVAL_MS);
-    failed = (await probeClusters({ clusters: suspects })).filter((p) => !p.reachable);
+    failed = (await probeAll(t.routes, suspects)).filter((p) => !p.reachable);
     suspects = failed.map((p) => p.cluster);
   }
   for (const probe of failed) if (!probe.reachable) t.loseCluster(probe.cluster, probe.reason);
@@ -80,7 +207,7 @@ export async function whileWatchingClusters<T>(t: ReleaseTracker, plan: ReleaseP
       for (;;) {
         const clusters = clustersOf(plan, pods).filter((c) => !t.lostClusters.has(c));
         if (clusters.length === 0) return;
-        const lost = await awaitClusterLost({ clusters });
+        const lost = await awaitAnyLost(t.routes, clusters);
         t.loseCluster(lost.cluster, lost.reason);
       }
     })

@@ -1,5 +1,5 @@
 import { patched, upsertSearchAttributes } from '@temporalio/workflow';
-import type { ReleasePlan } from '../domain/index.js';
+import type { ClusterRoutes, ReleasePlan } from '../domain/index.js';
 import { SA } from './search-attributes.js';
 import type { Actor } from './definitions.js';
 import type {
@@ -58,6 +58,8 @@ export class ReleaseTracker {
   window: { name: string; until: string; reason?: string } | undefined;
   readonly bypassedWindows = new Map<string, Actor>();
   plan: ReleasePlan | undefined;
+  /** Which clusters are agent-served, as asked when the release started (undefined: started before cluster agents). */
+  routes: ClusterRoutes | undefined;
   readonly startedAt = new Date().toISOString();
   finishedAt: string | undefined;
 
@@ -79,11 +81,17 @@ export class ReleaseTracker {
 
   /** Called with every entry recorded (the durable audit record's outbox). */
   onRecord: ((entry: AuditEntry) => void) | undefined;
+  /**
+   * Called when people should hear of the release (workflows/release-notifications.ts): on entering a phase, on a
+   * pause, and at its end, once the end is recorded (`finished`) with its reason.
+   */
+  onNotable: ((state: ReleaseState, detail: { reason?: string; pause?: PauseReason }) => void) | undefined;
 
   record(by: string, action: string, detail?: string): void {
     const entry = { at: new Date().toISOString(), by, action, ...(detail ? { detail } : {}) };
     this.audit.push(entry);
     this.onRecord?.(entry);
+    if (action === 'finished') this.onNotable?.(this.active, detail ? { reason: detail } : {});
   }
 
   setPlan(plan: ReleasePlan): void {
@@ -167,13 +175,16 @@ export class ReleaseTracker {
 
   /** Enters a phase of the release (running, waiting-approval, ...); shown unless paused. */
   phase(state: ReleaseState): void {
+    const entered = state !== this.active;
     this.active = state;
     if (!this.paused) this.state = state;
+    if (entered && !FINISHED_STATES.includes(state)) this.onNotable?.(state, {});
   }
 
   pause(reason: Omit<PauseReason, 'since'>): void {
     this.paused = { ...reason, since: new Date().toISOString() };
     this.state = 'paused';
+    this.onNotable?.('paused', { reason: reason.reason, pause: this.paused });
   }
 
   resume(): void {

@@ -1,4 +1,5 @@
 import type { Strategy } from '../domain/strategy.js';
+import type { CheckState, Measurement } from '../domain/verification.js';
 
 /** The full, queryable status of one App release. Plain data: it crosses the query boundary as JSON. */
 export const RELEASE_STATES = [
@@ -32,8 +33,11 @@ export interface PodStatus {
   state: PodState;
   /** Revision the pod was last moved to by this release. */
   revision?: number;
-  /** Step that failed or timed out (drain, upgrade, await-ready, ...). */
+  /** Step that failed or timed out (drain, upgrade, await-ready, ...); for a pod in progress, the step it is in now. */
   step?: string;
+  /** A pod in progress: since when it is in `step`, and what it waits for (added by the API from the live attempt). */
+  stepSince?: string;
+  waitingFor?: string;
   error?: string;
   changed?: boolean;
   ip?: string;
@@ -48,6 +52,21 @@ export interface GateStatus {
   decidedBy?: string;
   decidedAt?: string;
   reason?: string;
+  /** When the gate began to wait. */
+  since?: string;
+  /** When it is expected to end: a timed gate passes, an auto gate's window ends, a manual gate times out. */
+  until?: string;
+  /** The gate's verification checks, measurement by measurement (the latest round; a resume starts a new one). */
+  checks?: CheckStatus[];
+}
+
+export interface CheckStatus {
+  name: string;
+  type: 'prometheus' | 'webhook' | 'compare';
+  state: CheckState;
+  /** Rounds of this check at this gate (a resume after a failed or inconclusive round starts another). */
+  round: number;
+  measurements: Measurement[];
 }
 
 export interface AuditEntry {
@@ -101,6 +120,8 @@ export interface PauseReason {
   step?: string;
   by?: string;
   since: string;
+  /** A gate check that failed or was inconclusive: which, what it asked, what it measured. */
+  check?: { name: string; type: string; state: CheckState; query?: string; value?: string; reason?: string };
 }
 
 export interface ReleaseStatus {

@@ -9,7 +9,12 @@ import { LISTED_STATES } from '../release-states.js';
 import { AppParams } from './apps.js';
 import type { StatusView } from '../../workflows/release-status.js';
 
-const StartBody = ReleaseRequestSchema.omit({ app: true, tenant: true, requestedBy: true });
+const StartBody = ReleaseRequestSchema.omit({ app: true, tenant: true, requestedBy: true }).extend({
+  dryRun: z
+    .boolean({ error: 'dryRun must be true or false' })
+    .optional()
+    .describe('true: answer the plan a start would run (groups, gates, deadlines, revision diff) and start nothing'),
+});
 const Headers = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
 /** An operator action's body. The token's identity acts: a `by` in the body is accepted and ignored. */
 const ActionBody = z.strictObject({
@@ -88,21 +93,23 @@ export const releaseRoutes = (ctx: ApiContext): FastifyPluginAsyncZod =>
           headers: Headers,
           body: StartBody,
           tags: ['releases'],
-          summary: 'Start a release (or queue it behind the one in flight, with queue: true)',
+          summary: 'Start a release (or queue it behind the one in flight, with queue: true; or plan it, with dryRun: true)',
           description:
             '201: started. 200: this Idempotency-Key and request started it before (same workflowId and runId). ' +
+            '200 with dryRun: true: the plan a start would run, nothing started (any role may ask; refusals as a start). ' +
             '202: queued behind the release in flight (queue: true). 409: another release is in flight. ' +
             '422: this Idempotency-Key was used with a different request within 24 h.',
         },
       },
       async (req, reply) => {
         const identity = ctx.identify(req);
-        TokenStore.authorize(identity, 'release:start', req.params.tenant);
+        const { dryRun, ...body } = req.body;
+        const request = { ...body, app: req.params.app, tenant: req.params.tenant, requestedBy: identity.name };
+        // a dry run changes nothing: whoever may read the App may see what a release of it would do
+        TokenStore.authorize(identity, dryRun ? 'read' : 'release:start', req.params.tenant);
+        if (dryRun) return reply.status(200).send(await ctx.releases.planRelease(request));
         const key = req.headers['idempotency-key'];
-        const outcome = await ctx.releases.requestRelease(
-          { ...req.body, app: req.params.app, tenant: req.params.tenant, requestedBy: identity.name },
-          key ? { idempotencyKey: key } : {},
-        );
+        const outcome = await ctx.releases.requestRelease(request, key ? { idempotencyKey: key } : {});
         if ('queued' in outcome) return reply.status(202).send({ queued: outcome.queued });
         const { created, ...ref } = outcome.started;
         return reply.status(created ? 201 : 200).send(ref);

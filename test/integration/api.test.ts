@@ -268,6 +268,37 @@ describe('a corpus of malformed requests: each 400 naming the field, nothing sta
     ['release: more groups than pods', start({ strategy: { groups: 9 } }), /^strategy\.groups$/],
     ['release: unknown field', start({ app: 'other' }), /^\(body\)$/],
     ['release: requestedBy is not the caller to set', start({ requestedBy: 'mallory' }), /^\(body\)$/],
+    [
+      'release: check query Prometheus cannot parse',
+      start({
+        strategy: {
+          gate: { type: 'auto', checks: [{ type: 'prometheus', name: 'e', query: 'sum(rate(x[1m])', successCondition: 'result < 1' }] },
+        },
+      }),
+      /^strategy\.gate\.checks\[0\]\.query$/,
+    ],
+    [
+      'release: check condition not over result',
+      start({
+        strategy: { gate: { type: 'auto', checks: [{ type: 'prometheus', name: 'e', query: 'up', successCondition: 'process.exit()' }] } },
+      }),
+      /^strategy\.gate\.checks\[0\]\.successCondition$/,
+    ],
+    [
+      'release: check interval 0',
+      start({ strategy: { gate: { type: 'auto', checks: [{ type: 'webhook', name: 'w', url: 'http://x', intervalSeconds: 0 }] } } }),
+      /^strategy\.gate\.checks\[0\]\.intervalSeconds$/,
+    ],
+    [
+      'release: check count 0',
+      start({ strategy: { gate: { type: 'manual', checks: [{ type: 'compare', name: 'c', count: 0 }] } } }),
+      /^strategy\.gate\.checks\[0\]\.count$/,
+    ],
+    [
+      'release: webhook not http(s)',
+      start({ strategy: { gate: { type: 'auto', checks: [{ type: 'webhook', name: 'w', url: 'gopher://x' }] } } }),
+      /^strategy\.gate\.checks\[0\]\.url$/,
+    ],
   ];
 
   test.each(cases)('%s', async (_name, req, field) => {

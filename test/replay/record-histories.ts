@@ -1,18 +1,26 @@
 /**
  * Records release histories of the CURRENT workflow code into test/replay/histories/<prefix>-*.json, so a later
  * change to the workflows is replayed against them (recorded-histories.test.ts). Run it before changing how a
- * release runs: `npx tsx test/replay/record-histories.ts v2`. Uses the time-skipping test server and the fake
- * activities of the workflow tests (the decisions recorded are the workflow's, not Kubernetes').
+ * release runs: `npx tsx test/replay/record-histories.ts v2`; names after the prefix record only those
+ * (`... v2 app-entity`). Uses the time-skipping test server and the fake activities of the workflow tests (the
+ * decisions recorded are the workflow's, not Kubernetes').
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { ReleaseRef } from '../../api/release-client.js';
+import { AppSpecSchema } from '../../domain/index.js';
+import { appEntityId } from '../../workflows/app-entity.js';
+import { appQuery, driftMemorySignal, markRevisionUpdate, releaseCompletedSignal, upsertAppUpdate } from '../../workflows/definitions.js';
+import { appSpec } from '../support/app-spec.js';
 import { startWorkflowTestEnv, until } from '../workflow/workflow-env.js';
 
 const prefix = process.argv[2];
 if (!prefix || !/^v\d+$/.test(prefix)) throw new Error('usage: record-histories.ts v<N>');
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
+const only = process.argv.slice(3);
+/** Whether to record `name` this time (all of them when none is named). */
+const wanted = (name: string) => only.length === 0 || only.includes(name);
 
 const w = await startWorkflowTestEnv();
 const by = { by: 'alice' };
@@ -21,8 +29,9 @@ async function release(name: string, o: { revisions?: number; replicas?: number;
   const strategy = { groups: o.groups, gate: o.gate ?? { type: 'manual' }, ...(o.onFailure ? { onFailure: o.onFailure } : {}) };
   return w.releases.startRelease({ app: name, tenant: 'acme', requestedBy: 'alice', strategy });
 }
-async function save(name: string, ref: ReleaseRef) {
-  await w.releases.result(ref).catch(() => undefined);
+/** Saves the history of `ref`, once it has ended (unless `running`: as it is now, without waiting). */
+async function save(name: string, ref: ReleaseRef, o: { running?: boolean } = {}) {
+  if (!o.running) await w.releases.result(ref).catch(() => undefined);
   const history = await w.env.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory();
   writeFileSync(`${dir}${prefix}-${name}.json`, historyToJSON(history));
   console.log(`recorded ${prefix}-${name}.json (${history.events?.length} events)`);
@@ -31,47 +40,93 @@ const atGate = (group: number) => (s: { state: string; gates: { group: number; s
   s.state === 'waiting-approval' && s.gates.find((g) => g.group === group)?.state === 'waiting';
 
 try {
-  // three groups behind manual gates, each approved
-  const manual = await release('manual-gates', { groups: 3 });
-  for (const group of [0, 1]) {
-    await until(w.releases, manual, `gate ${group}`, atGate(group));
-    await w.releases.approve(manual, { ...by, group });
+  if (wanted('manual-gates')) {
+    // three groups behind manual gates, each approved
+    const manual = await release('manual-gates', { groups: 3 });
+    for (const group of [0, 1]) {
+      await until(w.releases, manual, `gate ${group}`, atGate(group));
+      await w.releases.approve(manual, { ...by, group });
+    }
+    await save('manual-gates', manual);
   }
-  await save('manual-gates', manual);
 
-  // a pod fails: the release pauses; resume retries it
-  w.failing.set('pod-failure-resume-rz00a-0', { pod: 'pod-failure-resume-rz00a-0', step: 'drain', reason: 'stuck' });
-  const failing = await release('pod-failure-resume', { groups: 2, gate: { type: 'timed', seconds: 1 } });
-  await until(w.releases, failing, 'paused on the failing pod', (s) => s.state === 'paused');
-  w.failing.delete('pod-failure-resume-rz00a-0');
-  await w.releases.resume(failing, by);
-  await save('pod-failure-resume', failing);
+  if (wanted('pod-failure-resume')) {
+    // a pod fails: the release pauses; resume retries it
+    w.failing.set('pod-failure-resume-rz00a-0', { pod: 'pod-failure-resume-rz00a-0', step: 'drain', reason: 'stuck' });
+    const failing = await release('pod-failure-resume', { groups: 2, gate: { type: 'timed', seconds: 1 } });
+    await until(w.releases, failing, 'paused on the failing pod', (s) => s.state === 'paused');
+    w.failing.delete('pod-failure-resume-rz00a-0');
+    await w.releases.resume(failing, by);
+    await save('pod-failure-resume', failing);
+  }
 
-  // a pod fails and is skipped: the release goes on
-  w.failing.set('pod-failure-skip-rz00a-1', { pod: 'pod-failure-skip-rz00a-1', step: 'await-ready', reason: 'crash' });
-  const skipping = await release('pod-failure-skip', { groups: 2, gate: { type: 'timed', seconds: 1 } });
-  await until(w.releases, skipping, 'paused on the failing pod', (s) => s.state === 'paused');
-  await w.releases.skipPod(skipping, { ...by, pod: 'pod-failure-skip-rz00a-1' });
-  await save('pod-failure-skip', skipping);
-  w.failing.clear();
+  if (wanted('pod-failure-skip')) {
+    // a pod fails and is skipped: the release goes on
+    w.failing.set('pod-failure-skip-rz00a-1', { pod: 'pod-failure-skip-rz00a-1', step: 'await-ready', reason: 'crash' });
+    const skipping = await release('pod-failure-skip', { groups: 2, gate: { type: 'timed', seconds: 1 } });
+    await until(w.releases, skipping, 'paused on the failing pod', (s) => s.state === 'paused');
+    await w.releases.skipPod(skipping, { ...by, pod: 'pod-failure-skip-rz00a-1' });
+    await save('pod-failure-skip', skipping);
+    w.failing.clear();
+  }
 
-  // rollback requested at the first gate
-  const rollback = await release('rollback-at-gate', { groups: 2 });
-  await until(w.releases, rollback, 'gate 0', atGate(0));
-  await w.releases.rollback(rollback, { ...by, reason: 'bad canary' });
-  await save('rollback-at-gate', rollback);
+  if (wanted('rollback-at-gate')) {
+    // rollback requested at the first gate
+    const rollback = await release('rollback-at-gate', { groups: 2 });
+    await until(w.releases, rollback, 'gate 0', atGate(0));
+    await w.releases.rollback(rollback, { ...by, reason: 'bad canary' });
+    await save('rollback-at-gate', rollback);
+  }
 
-  // a failing pod with onFailure rollback
-  w.failing.set('auto-rollback-rz00a-2', { pod: 'auto-rollback-rz00a-2', step: 'await-ready', reason: 'crash loop' });
-  const auto = await release('auto-rollback', { groups: 2, gate: { type: 'timed', seconds: 1 }, onFailure: 'rollback' });
-  await save('auto-rollback', auto);
-  w.failing.clear();
+  if (wanted('auto-rollback')) {
+    // a failing pod with onFailure rollback
+    w.failing.set('auto-rollback-rz00a-2', { pod: 'auto-rollback-rz00a-2', step: 'await-ready', reason: 'crash loop' });
+    const auto = await release('auto-rollback', { groups: 2, gate: { type: 'timed', seconds: 1 }, onFailure: 'rollback' });
+    await save('auto-rollback', auto);
+    w.failing.clear();
+  }
 
-  // aborted at a gate: drained pods handed back, ends aborted
-  const abort = await release('abort-at-gate', { groups: 3 });
-  await until(w.releases, abort, 'gate 0', atGate(0));
-  await w.releases.abort(abort, { ...by, reason: 'stop' });
-  await save('abort-at-gate', abort);
+  if (wanted('abort-at-gate')) {
+    // aborted at a gate: drained pods handed back, ends aborted
+    const abort = await release('abort-at-gate', { groups: 3 });
+    await until(w.releases, abort, 'gate 0', atGate(0));
+    await w.releases.abort(abort, { ...by, reason: 'stop' });
+    await save('abort-at-gate', abort);
+  }
+  // an App entity: registered, a new revision, the same spec again, a release completed, drift memory (running)
+  if (wanted('app-entity')) {
+    await w.registerApp('app-entity', { revisions: 2 });
+    const entity = w.env.client.workflow.getHandle(appEntityId('acme', 'app-entity'));
+    const spec = AppSpecSchema.parse(appSpec('app-entity', 'registry.local/app:3', { cells: ['rz00a'], replicasPerCell: 2 }));
+    await entity.executeUpdate(upsertAppUpdate, { args: [{ spec, by: 'bob' }] });
+    await entity.executeUpdate(upsertAppUpdate, { args: [{ spec, by: 'bob' }] });
+    await entity.signal(releaseCompletedSignal, { revision: 3, cells: ['rz00a'] });
+    await entity.signal(driftMemorySignal, { memory: { 'rz00a/x': 1 } });
+    await entity.query(appQuery);
+    const { runId } = await entity.describe();
+    await save('app-entity', { workflowId: entity.workflowId, runId }, { running: true });
+  }
+  // revision marks on the App entity: 3 marked bad, released anyway by name, marked good, a new revision
+  if (wanted('app-entity-marks')) {
+    await w.registerApp('app-entity-marks', { revisions: 3 });
+    const entity = w.env.client.workflow.getHandle(appEntityId('acme', 'app-entity-marks'));
+    await entity.executeUpdate(markRevisionUpdate, { args: [{ revision: 3, verdict: 'bad', reason: 'crash loop', by: 'alice' }] });
+    // (its history is not kept: its batches' child ids derive from the release's id, which a replay by file name lacks)
+    const named = await w.releases.startRelease({
+      app: 'app-entity-marks',
+      tenant: 'acme',
+      revision: 3,
+      requestedBy: 'alice',
+      strategy: { groups: 1 },
+    });
+    // polled, not awaited: awaiting a result lets the test server skip time, and the App entity would time out
+    await until(w.releases, named, 'the release to 3', (st) => st.state === 'succeeded');
+    await entity.executeUpdate(markRevisionUpdate, { args: [{ revision: 3, verdict: 'good', reason: 'fixed', by: 'bob' }] });
+    const spec = AppSpecSchema.parse(appSpec('app-entity-marks', 'registry.local/app:4', { cells: ['rz00a'], replicasPerCell: 2 }));
+    await entity.executeUpdate(upsertAppUpdate, { args: [{ spec, by: 'bob' }] });
+    const { runId } = await entity.describe();
+    await save('app-entity-marks', { workflowId: entity.workflowId, runId }, { running: true });
+  }
 } finally {
   await w.stop();
 }

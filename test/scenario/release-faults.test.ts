@@ -32,7 +32,8 @@ test('a bad image pauses the release with the pod, step and reason; rollback res
     app,
     tenant: 'acme',
     requestedBy: 'alice',
-    strategy: { groups: 2, podTimeoutSeconds: 4, gate: { type: 'manual' } },
+    // long enough for a healthy pod on a busy machine (a cold API server once took over 3 s to show a new image)
+    strategy: { groups: 2, podTimeoutSeconds: 10, gate: { type: 'manual' } },
   });
   const paused = await waitForStatus(h.releases, ref, 'paused on the bad pod', (s) => s.state === 'paused');
   expect(paused.paused).toMatchObject({ pod: `${app}-rz01a-1`, step: 'await-ready', by: 'barista' });

@@ -63,7 +63,7 @@ describe('with the drain protocol', () => {
     expect(stats.sent).toBeGreaterThan(1_000);
     expect(stats.unroutable).toBe(0);
     expect(stats).toMatchObject({ lost: 0, lostByPod: {} });
-  });
+  }, 480_000); // above three bounded waits of 150 s, so a stuck release fails with its status, not jest's timeout
 });
 
 describe('control run: draining turned off (test-only switch)', () => {

@@ -62,7 +62,8 @@ test('skip-pod takes a failing pod out of the release; promote-all passes the re
     app,
     tenant: 'acme',
     requestedBy: 'alice',
-    strategy: { groups: 3, podTimeoutSeconds: 3, gate: { type: 'manual' } },
+    // long enough for a healthy pod on a busy machine (a cold API server once took over 3 s to show a new image)
+    strategy: { groups: 3, podTimeoutSeconds: 10, gate: { type: 'manual' } },
   });
   const paused = await waitForStatus(
     h.releases,

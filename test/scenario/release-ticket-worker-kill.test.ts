@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { V1Pod } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { AuditStore } from '../../activities/audit-store.js';
-import { ReleaseClient } from '../../api/release-client.js';
+import type { ReleaseClient } from '../../api/release-client.js';
+import { BoundedReleaseClient } from '../support/bounded-release-client.js';
 import { TicketClient } from '../../api/ticket-client.js';
 import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../support/sandbox.js';
 import { appPods, imageOf, restartsOf } from '../support/release-harness.js';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   sandbox = await connectSandbox();
   connection = await Connection.connect({ address: sandbox.info.temporalAddress });
   client = new Client({ connection, namespace: sandbox.info.temporalNamespace });
-  releases = new ReleaseClient(client, taskQueue);
+  releases = new BoundedReleaseClient(client, taskQueue);
   tickets = new TicketClient(releases);
   audit = await AuditStore.open(sandbox.info.auditDatabaseUrl!);
 });

@@ -18,13 +18,19 @@ export async function startHttpApi(
   tokens: TestToken[],
   audit?: AuditStore,
 ): Promise<{
+  /** Where the API listens, e.g. http://127.0.0.1:39123. */
+  url: string;
   call: (method: string, url: string, token: string, payload?: unknown) => Promise<{ status: number; body: ReturnType<typeof JSON.parse> }>;
   close: () => Promise<void>;
+  /** Its base URL (for the CLI's BARISTA_ENDPOINT). */
+  endpoint: string;
 }> {
   const store = new TokenStore(tokens.map((t) => ({ name: t.name, sha256: hashToken(t.token), roles: t.roles, tenants: t.tenants })));
   const api = await buildApi({ releases: h.releases, tokens: store, logger: createLogger('api', 'warn'), ...(audit ? { audit } : {}) });
   const base = await api.listen({ port: 0, host: '127.0.0.1' });
   return {
+    endpoint: base,
+    url: base,
     async call(method, url, token, payload) {
       const res = await fetch(`${base}${url}`, {
         method,

@@ -2,8 +2,11 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ReleaseClient, type ReleaseRef } from '../../api/release-client.js';
+import type { ReleaseClient, ReleaseRef } from '../../api/release-client.js';
+import { BoundedReleaseClient, describeRelease } from './bounded-release-client.js';
 import { LABELS } from '../../activities/labels.js';
+import { PrometheusClient } from '../../activities/checks/prometheus-client.js';
+import type { NotificationLinks } from '../../activities/notifications.js';
 import { createActivityMetrics, type ActivityMetrics } from '../../activities/metrics.js';
 import { createLogger } from '../../sandbox/logger.js';
 import { createWorker } from '../../worker/worker.js';
@@ -22,7 +25,16 @@ export interface ReleaseHarness {
 }
 
 export async function startReleaseHarness(
-  opts: { skipDrainForTests?: boolean; maxConcurrentActivities?: number } = {},
+  opts: {
+    skipDrainForTests?: boolean;
+    maxConcurrentActivities?: number;
+    webhookSecret?: string;
+    notificationLinks?: NotificationLinks;
+    /** The central worker's kubeconfig (default: the sandbox's, every cluster); its gate keepers use it too. */
+    kubeconfig?: string;
+    /** Clusters served by agents (the worker's BARISTA_AGENT_CLUSTERS). */
+    agentClusters?: string[];
+  } = {},
 ): Promise<ReleaseHarness> {
   const sandbox = await connectSandbox();
   const taskQueue = uniqueName('barista-test');
@@ -35,15 +47,19 @@ export async function startReleaseHarness(
     temporalAddress: sandbox.info.temporalAddress,
     namespace: sandbox.info.temporalNamespace,
     taskQueue,
-    kubeconfig: sandbox.info.kubeconfig,
-    logger: createLogger('test-worker', 'warn'),
+    kubeconfig: opts.kubeconfig ?? sandbox.info.kubeconfig,
+    ...(opts.agentClusters ? { agentClusters: opts.agentClusters } : {}),
+    logger: createLogger('test-worker', process.env.BARISTA_TEST_LOG_LEVEL ?? 'warn'), // 'info' shows each pod's step timings
     ...(sandbox.info.auditDatabaseUrl ? { auditDatabaseUrl: sandbox.info.auditDatabaseUrl } : {}),
     skipDrainForTests: opts.skipDrainForTests ?? false,
     metrics,
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivities: opts.maxConcurrentActivities } : {}),
+    ...(sandbox.info.prometheusUrl ? { prometheusUrl: sandbox.info.prometheusUrl } : {}),
+    ...(opts.webhookSecret ? { webhookSecret: opts.webhookSecret } : {}),
+    ...(opts.notificationLinks ? { notificationLinks: opts.notificationLinks } : {}),
   });
   const running = worker.run();
-  const gateKeepers = await startGateKeepers(sandbox.info.kubeconfig, createLogger('gate-keeper', 'warn'));
+  const gateKeepers = await startGateKeepers(opts.kubeconfig ?? sandbox.info.kubeconfig, createLogger('gate-keeper', 'warn'));
   const connection = await Connection.connect({ address: sandbox.info.temporalAddress });
   const client = new Client({ connection, namespace: sandbox.info.temporalNamespace });
   return {
@@ -51,7 +67,11 @@ export async function startReleaseHarness(
     client,
     worker,
     metrics,
-    releases: new ReleaseClient(client, taskQueue),
+    releases: new BoundedReleaseClient(
+      client,
+      taskQueue,
+      sandbox.info.prometheusUrl ? { prometheus: new PrometheusClient(sandbox.info.prometheusUrl) } : {},
+    ),
     async stop() {
       worker.shutdown();
       await running;
@@ -70,14 +90,20 @@ export async function waitForStatus(
   predicate: (s: ReleaseStatus) => boolean,
   timeoutMs = 90_000,
 ): Promise<ReleaseStatus> {
+  let last: ReleaseStatus | undefined;
   return eventually(
     `release status: ${what}`,
     async () => {
       const s = await releases.status(ref);
+      last = s;
       return predicate(s) ? s : undefined;
     },
     timeoutMs,
-  );
+  ).catch((err: unknown) => {
+    // say what the release was doing instead, so that a failure on a CI machine can be understood from its log
+    const seen = last ? describeRelease(last) : 'no status read';
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; last status: ${seen}`);
+  });
 }
 
 export async function appPods(sandbox: TestSandbox, cluster: string, namespace: string, app: string): Promise<V1Pod[]> {

@@ -22,6 +22,7 @@ export function startWorkerProcess(sandbox: TestSandbox, taskQueue: string): Chi
       BARISTA_TASK_QUEUE: taskQueue,
       KUBECONFIG: sandbox.info.kubeconfig,
       ...(sandbox.info.auditDatabaseUrl ? { BARISTA_AUDIT_DATABASE_URL: sandbox.info.auditDatabaseUrl } : {}),
+      ...(sandbox.info.prometheusUrl ? { BARISTA_PROMETHEUS_URL: sandbox.info.prometheusUrl } : {}),
       BARISTA_DRIFT_TENANTS: 'none',
       BARISTA_LOG_LEVEL: 'warn',
     },

@@ -8,9 +8,10 @@ import { Registry } from 'prom-client';
 import { ReleaseClient, type ReleaseRef } from '../../api/release-client.js';
 import { createReleaseQueueActivities, type Activities } from '../../activities/index.js';
 import type { EnsurePodReleasedInput, PodStepFailure } from '../../activities/types.js';
-import { AppSpecSchema, type CellOverride } from '../../domain/index.js';
+import { AppSpecSchema, type CellOverride, type CheckContext, type Measurement } from '../../domain/index.js';
 import { FailureTypes } from '../../domain/failures.js';
 import type { AuditEvent } from '../../domain/audit-chain.js';
+import { NotificationFailureTypes, type Notification } from '../../domain/notifications.js';
 import { appEntityId } from '../../workflows/app-entity.js';
 import type { AppRecord } from '../../workflows/definitions.js';
 import type { ReleaseStatus, StatusView } from '../../workflows/release-status.js';
@@ -60,6 +61,18 @@ export interface WorkflowTestEnv {
   driftReports: DriftReport[];
   /** Clusters whose next N probes fail (then answer again). */
   flakyProbes: Map<string, number>;
+  /** Scripted outcomes of gate checks, by check name, taken in order (none left: pass). */
+  checkOutcomes: Map<string, Omit<Measurement, 'at'>[]>;
+  /** Every measurement the fake measureCheck was asked for: check name, group, revisions. */
+  measured: { check: string; context: CheckContext }[];
+  /** Notifications the fake deliverNotification delivered, in order, with the webhook each went to. */
+  notifications: { webhook: string; notification: Notification }[];
+  /** Webhooks whose every delivery attempt fails (the receiver answers 503). */
+  failingWebhooks: Set<string>;
+  /** Clusters the central worker calls agent-served (BARISTA_AGENT_CLUSTERS): releases started now route their steps there. */
+  agentClusters: string[];
+  /** When on, the central resolveCells finds no cell of an agent-served cluster (as without its credentials). */
+  centralBlind: { on: boolean };
   /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
   registerApp(
     name: string,
@@ -95,17 +108,42 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   const driftRepairs: string[] = [];
   const driftReports: DriftReport[] = [];
   const driftRuns = new Set<string>();
+  const checkOutcomes = new Map<string, Omit<Measurement, 'at'>[]>();
+  const measured: { check: string; context: CheckContext }[] = [];
   const registered: string[] = [];
+  const notifications: { webhook: string; notification: Notification }[] = [];
+  const failingWebhooks = new Set<string>();
+  const agentClusters: string[] = [];
+  const centralBlind = { on: false };
   const flaky = (cluster: string) => {
     const left = flakyProbes.get(cluster) ?? 0;
     if (left > 0) flakyProbes.set(cluster, left - 1);
     return left > 0;
   };
   const activities: Activities = {
-    resolveCells: async ({ cells }) => Object.fromEntries(cells.map((cell) => [cell, cellClusters.get(cell) ?? 'kc-fake'])),
-    resolveReachableCells: async ({ cells }) => {
-      const lost = cells.filter((cell) => unreachable.has(cellClusters.get(cell) ?? 'kc-fake'));
-      const found = Object.fromEntries(cells.filter((c) => !lost.includes(c)).map((cell) => [cell, cellClusters.get(cell) ?? 'kc-fake']));
+    // a central worker that cannot see agent-served clusters (the real one) leaves their cells to their agents
+    resolveCells: async ({ cells, elsewhere }) =>
+      Object.fromEntries(
+        cells
+          .map((cell) => [cell, cellClusters.get(cell) ?? 'kc-fake'])
+          .filter(([, cluster]) => !(centralBlind.on && elsewhere?.includes(cluster!))),
+      ),
+    cellsInCluster: async ({ cluster, cells }) => ({
+      cluster,
+      mine: [...cellClusters]
+        .filter(([cell, c]) => c === cluster && (!cells || cells.includes(cell)))
+        .map(([cell]) => cell)
+        .sort(),
+      foreign: [],
+    }),
+    resolveReachableCells: async ({ cells, elsewhere }) => {
+      const hidden = cells.filter((cell) => centralBlind.on && elsewhere?.includes(cellClusters.get(cell) ?? 'kc-fake'));
+      const lost = cells.filter((cell) => !hidden.includes(cell) && unreachable.has(cellClusters.get(cell) ?? 'kc-fake'));
+      const found = Object.fromEntries(
+        cells.filter((c) => !lost.includes(c) && !hidden.includes(c)).map((cell) => [cell, cellClusters.get(cell) ?? 'kc-fake']),
+      );
+      // as the real one: cells this worker cannot see are left to the agents (unlocated, no cluster to blame)
+      if (!lost.length && hidden.length) return { cells: found, unlocated: { cells: hidden, clusters: [], reason: '' } };
       if (!lost.length) return { cells: found };
       const clusters = [...new Set(lost.map((c) => cellClusters.get(c) ?? 'kc-fake'))];
       return {
@@ -184,6 +222,11 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
       driftReports.push(report);
       return { entries: 0, stored: false };
     },
+    measureCheck: async ({ check, context }) => {
+      measured.push({ check: check.name, context });
+      const next = checkOutcomes.get(check.name)?.shift() ?? { decision: 'pass', value: '0', reason: 'scripted pass' };
+      return { at: new Date().toISOString(), ...next };
+    },
   };
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -191,7 +234,22 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     taskQueue,
     workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
     // the release queue's and tickets' activities are real: they only talk to Temporal
-    activities: { ...activities, ...createReleaseQueueActivities(env.client), ...listFreeDriftActivities(env, registered, driftRuns) },
+    activities: {
+      ...activities,
+      ...createReleaseQueueActivities(env.client, { agentClusters }),
+      ...listFreeDriftActivities(env, registered, driftRuns),
+      // the POST is faked: what each webhook received, or 503 from a failing one
+      deliverNotification: async ({ webhook, notification }: { tenant: string; webhook: { name: string }; notification: Notification }) => {
+        if (failingWebhooks.has(webhook.name))
+          throw ApplicationFailure.create({
+            message: `webhook ${webhook.name} answered 503`,
+            type: NotificationFailureTypes.failed,
+            details: [{ attempt: Context.current().info.attempt, status: 503 }],
+          });
+        notifications.push({ webhook: webhook.name, notification });
+        return { delivered: true, status: 200 };
+      },
+    },
     sinks: createReleaseMetricSinks(new Registry()),
   });
   const running = worker.run();
@@ -213,6 +271,12 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     driftRepairs,
     driftReports,
     driftRuns,
+    checkOutcomes,
+    measured,
+    notifications,
+    failingWebhooks,
+    agentClusters,
+    centralBlind,
     // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
     async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'], clusterOverrides } = {}) {
       const spec = AppSpecSchema.parse({
@@ -268,13 +332,16 @@ function listFreeDriftActivities(env: TestWorkflowEnvironment, registered: strin
   };
 }
 
-/** Polls the release's status (real time; no timer needs to fire) until `predicate` holds. */
+/**
+ * Polls the release's status (real time; no timer needs to fire) until `predicate` holds. 45 s by default: it returns
+ * as soon as the predicate holds, and 15 s ran out once while the whole suite loaded the machine.
+ */
 export async function until(
   releases: ReleaseClient,
   ref: ReleaseRef,
   what: string,
   predicate: (s: ReleaseStatus) => boolean,
-  timeoutMs = 15_000,
+  timeoutMs = 45_000,
   view?: StatusView,
 ): Promise<ReleaseStatus> {
   const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { Context } from '@temporalio/activity';
 
 /**
@@ -42,6 +42,19 @@ export function callerSignal(): AbortSignal | undefined {
   const activity = activityCancellation();
   if (scoped && activity) return AbortSignal.any([scoped, activity]);
   return scoped ?? activity;
+}
+
+// made when this module loads: its async context holds no caller's scope and no activity
+const outsideEveryCaller = new AsyncResource('barista.detached');
+
+/**
+ * Runs `run` outside every `withKubeSignal` scope and activity: for what outlives the call that started it (the
+ * worker's shared pod watch, started by the first wait that needs it). Started inside that wait, every later
+ * request of it (each watch renewal, each relist) would still carry the wait's signals: once that activity is
+ * cancelled (Temporal cancels a finished activity whose late heartbeat finds it gone), all of them fail at once.
+ */
+export function detachedFromCallers<T>(run: () => T): T {
+  return outsideEveryCaller.runInAsyncScope(run);
 }
 
 function activityCancellation(): AbortSignal | undefined {

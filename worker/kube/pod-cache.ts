@@ -1,6 +1,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { startResilientInformer, type ResilientInformer } from './resilient-informer.js';
+import { detachedFromCallers } from './deadlines.js';
 
 import { LABELS } from '../../activities/labels.js';
 
@@ -117,19 +118,22 @@ export class PodCache {
       if (set) for (const listener of [...set]) listener(deleted ? undefined : pod);
       for (const listener of [...this.anyChange]) listener();
     };
-    this.informer = startResilientInformer<V1Pod>(
-      this.kc,
-      '/api/v1/pods',
-      () => this.core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
-      {
-        onChange: (pod) => dispatch(pod, false),
-        onDelete: (pod) => dispatch(pod, true),
-        onSynced: () => {
-          this.isSynced = true;
-          for (const resolve of this.syncWaiters.splice(0)) resolve();
+    // the first wait to listen starts the shared watch: it must not inherit that wait's cancellation
+    this.informer = detachedFromCallers(() =>
+      startResilientInformer<V1Pod>(
+        this.kc,
+        '/api/v1/pods',
+        () => this.core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+        {
+          onChange: (pod) => dispatch(pod, false),
+          onDelete: (pod) => dispatch(pod, true),
+          onSynced: () => {
+            this.isSynced = true;
+            for (const resolve of this.syncWaiters.splice(0)) resolve();
+          },
         },
-      },
-      { labelSelector: MANAGED_SELECTOR },
+        { labelSelector: MANAGED_SELECTOR },
+      ),
     );
   }
 }

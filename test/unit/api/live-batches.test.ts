@@ -62,3 +62,22 @@ test('a batch that could not be asked (ended meanwhile) leaves the release as it
   delete without.batches;
   expect(overlayLiveBatches(without, [])).toBe(without);
 });
+
+test('pods in flight carry the step their attempt last heartbeated; pods no longer in flight do not', () => {
+  const steps = new Map([
+    ['p2', { step: 'drain', since: '2026-01-01T00:00:05Z', waitingFor: 'rpc to let go' }],
+    ['p3', { step: 'mount' }],
+  ]);
+  const live = overlayLiveBatches(
+    status,
+    [[pod('p2', 1, 'in-progress'), pod('p3', 1, 'done', { changed: true, revision: 2 }), pod('p4', 1, 'pending')]],
+    2,
+    steps,
+  );
+  expect(live.pods.find((p) => p.name === 'p2')).toMatchObject({
+    step: 'drain',
+    stepSince: '2026-01-01T00:00:05Z',
+    waitingFor: 'rpc to let go',
+  });
+  expect(live.pods.find((p) => p.name === 'p3')?.step).toBeUndefined();
+});

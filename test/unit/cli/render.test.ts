@@ -33,10 +33,10 @@ test('the live view shows state, pause reason, groups with their pods and steps,
   expect(renderRelease(status)).toEqual([
     'release acme/pay: revision 1 → 2   state PAUSED',
     '  PAUSED: timed out waiting for container app to become ready (pod pay-a-0, step await-ready) by barista',
-    '  group 0 (beta): 1/1 done',
+    '  group 0 (beta): [████████████████████] 1/1 done',
     '    ✓ pay-a-1',
     '    gate manual: passed by carol',
-    '  group 1 ◀: 0/1 done',
+    '  group 1 ◀: [░░░░░░░░░░░░░░░░░░░░] 0/1 done',
     '    ✗ pay-a-0 [await-ready]',
   ]);
 });
@@ -69,9 +69,79 @@ test('a one-group view of a large release: other groups by their counts, the cur
     pods,
   };
   expect(renderRelease(view).slice(2)).toEqual([
-    '  group 0 (beta): 10/10 done',
+    '  group 0 (beta): [████████████████████] 10/10 done',
     '    gate manual: passed by carol',
-    '  group 1 ◀: 300/500 done',
+    '  group 1 ◀: [████████████░░░░░░░░] 300/500 done',
     '    ✗ pay-a-300 [drain]  ▶ pay-a-301  ▶ pay-a-302  ▶ pay-a-303  ▶ pay-a-304  (495 more pending or done)',
   ]);
+});
+
+test('gate checks: each with its state and its latest measurements; a pause by a check names it and its query', () => {
+  const measurement = (n: number, decision: 'pass' | 'fail', value: string) => ({
+    at: `2026-01-01T00:00:0${n}.000Z`,
+    decision,
+    value,
+    reason: decision === 'pass' ? 'result < 0.01 holds' : 'result < 0.01 does not hold',
+  });
+  const lines = renderRelease({
+    ...status,
+    paused: {
+      reason: 'verification of group 0 failed: prometheus check "errors" failed',
+      step: 'gate',
+      by: 'barista',
+      since: '2026-01-01T00:00:00Z',
+      check: { name: 'errors', type: 'prometheus', state: 'failed', query: 'sum(rate(errors[1m]))', value: '0.2' },
+    },
+    gates: [
+      {
+        group: 0,
+        type: 'auto',
+        state: 'failed',
+        checks: [
+          {
+            name: 'errors',
+            type: 'prometheus',
+            state: 'failed',
+            round: 2,
+            measurements: [
+              measurement(1, 'pass', '0.001'),
+              measurement(2, 'pass', '0.002'),
+              measurement(3, 'pass', '0.003'),
+              measurement(4, 'fail', '0.2'),
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      '  CHECK errors (prometheus) failed: sum(rate(errors[1m]))',
+      '      check errors (prometheus): failed, 4 measured, round 2',
+      '        ✓ #2 00:00:02 0.002: result < 0.01 holds',
+      '        ✓ #3 00:00:03 0.003: result < 0.01 holds',
+      '        ✗ #4 00:00:04 0.2: result < 0.01 does not hold',
+    ]),
+  );
+  expect(lines.some((l) => l.includes('#1 '))).toBe(false);
+});
+
+test('pods in flight show their step and time in it; a waiting gate its countdown', () => {
+  const now = Date.parse('2026-01-01T00:01:00Z');
+  const lines = renderRelease(
+    {
+      ...status,
+      state: 'running',
+      paused: undefined,
+      pods: [
+        { name: 'pay-a-1', cell: 'a', cluster: 'kc1', group: 0, state: 'in-progress', step: 'drain', stepSince: '2026-01-01T00:00:53Z' },
+        { name: 'pay-a-0', cell: 'a', cluster: 'kc1', group: 1, state: 'pending' },
+      ],
+      gates: [{ group: 0, type: 'timed', state: 'waiting', since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:02:15Z' }],
+    },
+    now,
+  );
+  expect(lines).toEqual(expect.arrayContaining(['    ▶ pay-a-1 [drain 7s]', '    gate timed: waiting passes in 1m15s']));
+  const manual = renderRelease({ ...status, gates: [{ group: 0, type: 'manual', state: 'waiting', until: '2026-01-01T00:01:30Z' }] }, now);
+  expect(manual).toContain('    gate manual: waiting times out in 30s');
 });
