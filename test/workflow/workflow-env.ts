@@ -81,11 +81,27 @@ export interface WorkflowTestEnv {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the time-skipping test server, trying again when the client cannot reach the server it just started.
+ * Once in a full CI run (the sandbox keeping both cores busy) the gRPC client's 10 s connect deadline passed
+ * although the server had started; the SDK offers no longer deadline, so a fresh server is tried instead.
+ */
+async function startTestServer(path: string, attempts = 3): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      console.warn(`time-skipping test server: attempt ${attempt} of ${attempts} failed (${(err as Error).message}); starting another`);
+    }
+  }
+}
+
 export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   const path = temporalTestServerBinary();
   if (!existsSync(path))
     throw new Error(`the time-skipping test server is not provisioned at ${path}: run \`npm run provision\` (npm test does it first)`);
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  const env = await startTestServer(path);
   // the release and App workflows set Barista's search attributes: register them as the sandbox does
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
