@@ -348,8 +348,10 @@ export class Sandbox {
         this.topology.clusters.map(async (cluster) => {
           const kc = this.kubeConfig(cluster.name);
           const log = this.logger.child({ cluster: cluster.name });
+          // an agent-served cluster's Service component is Barista's, run by its agent (worker/agent-worker.ts);
+          // rpc and dns stand for the cluster's own infrastructure
           const components: TrafficComponent[] = [
-            new ServiceTrafficComponent(kc, log),
+            ...(cluster.access === 'agent' ? [] : [new ServiceTrafficComponent(kc, log)]),
             createRpcComponent(kc, log),
             createDnsComponent(kc, log),
           ];

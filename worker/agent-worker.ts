@@ -15,6 +15,8 @@ import { agentClusterOf, checkClusterIdentity, observeNodeCells, type AgentClust
 import { MAX_CONCURRENT_ACTIVITIES } from './worker.js';
 import { startGateKeepersOf, type GateKeepers } from './gate-keeper.js';
 import type { LeaderElectionOptions } from './kube/leader-election.js';
+import { startServiceTrafficOf, type ElectedComponents } from './traffic/elected-service.js';
+import { ensureDriftSchedules, type DriftSchedulesResult } from './drift-schedules.js';
 
 export interface AgentWorkerOptions {
   /** The cluster served: it must be in `topology`, with `access: agent`. */
@@ -31,6 +33,17 @@ export interface AgentWorkerOptions {
   maxConcurrentActivities?: number;
   /** Lease timings of its gate keeper (tests shorten them); several agents of one cluster elect one keeper. */
   election?: Partial<LeaderElectionOptions>;
+  /**
+   * Run the cluster's Service traffic component, elected among its agents like the gate keeper. Off where
+   * something else serves the cluster's Services (the sandbox's own component, `npm run traffic:service`).
+   */
+  trafficService?: boolean;
+  /**
+   * Ensure the drift Schedule of every tenant of this cluster (its nodes' `barista.dev/tenant` label), starting
+   * runs on the central worker's task queue: the central worker cannot list an agent-served cluster's nodes.
+   * `env`: BARISTA_DRIFT_TENANTS, BARISTA_DRIFT_INTERVAL_SECONDS (worker/drift-schedules.ts).
+   */
+  driftSchedules?: { taskQueue: string; env?: Record<string, string | undefined> };
 }
 
 export interface AgentWorker {
@@ -39,6 +52,10 @@ export interface AgentWorker {
   cluster: AgentCluster;
   /** The cluster's gate keeper, run while this agent holds its Lease (one agent's acts, the others stand by). */
   gateKeepers: GateKeepers;
+  /** The cluster's Service traffic component, likewise elected (when `trafficService`). */
+  trafficComponents?: ElectedComponents;
+  /** The drift Schedules ensured for the cluster's tenants (when `driftSchedules`); never rejects. */
+  driftSchedules?: Promise<DriftSchedulesResult>;
   /** Once `worker.run()` has resolved: hands the detached waits back and ends the pod watch; closes the connection. */
   stopAfterRun(): Promise<void>;
 }
@@ -64,16 +81,25 @@ export async function createAgentWorker(opts: AgentWorkerOptions): Promise<Agent
   }
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   // pods that appear outside a release in this cluster get their traffic gate opened here: nobody else can reach it
-  const gateKeepers = await startGateKeepersOf(
-    new Map([[cluster.name, opts.kubeconfig]]),
-    opts.logger.child({ component: 'gate-keeper' }),
-    {
-      ...opts.election,
-    },
-  );
+  const own = new Map([[cluster.name, opts.kubeconfig]]);
+  const gateKeepers = await startGateKeepersOf(own, opts.logger.child({ component: 'gate-keeper' }), opts.election);
+  // the cluster's Services are routed to by its own component: nobody outside may reach the cluster to run it
+  const trafficComponents = opts.trafficService
+    ? await startServiceTrafficOf(own, opts.logger.child({ component: 'traffic-service' }), opts.election)
+    : undefined;
   const namespace = opts.namespace ?? 'default';
+  const client = new Client({ connection, namespace });
+  const driftSchedules = opts.driftSchedules
+    ? ensureDriftSchedules({
+        client,
+        taskQueue: opts.driftSchedules.taskQueue,
+        clusters,
+        logger: opts.logger,
+        ...(opts.driftSchedules.env ? { env: opts.driftSchedules.env } : {}),
+      })
+    : undefined;
   // the long waits complete their activities through a client on the agent's own connection (outbound only)
-  const detached = new DetachedAttempts(new Client({ connection, namespace }).activity, opts.logger);
+  const detached = new DetachedAttempts(client.activity, opts.logger);
   const worker = await Worker.create({
     connection,
     namespace,
@@ -88,7 +114,11 @@ export async function createAgentWorker(opts: AgentWorkerOptions): Promise<Agent
     connection,
     cluster,
     gateKeepers,
+    ...(trafficComponents ? { trafficComponents } : {}),
+    ...(driftSchedules ? { driftSchedules } : {}),
     async stopAfterRun() {
+      await driftSchedules;
+      await trafficComponents?.stop();
       await gateKeepers.stop();
       await detached.stop();
       await clusters.stop();

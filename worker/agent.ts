@@ -11,7 +11,10 @@ import { createWorkerMetrics, serveMetrics } from './metrics-endpoint.js';
  * Settings: --cluster or BARISTA_AGENT_CLUSTER, BARISTA_TOPOLOGY (the topology file; the cluster must be in it with
  * `access: agent`), KUBECONFIG (that cluster's kubeconfig, one context; unset inside a pod: its ServiceAccount),
  * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE; BARISTA_METRICS_PORT / BARISTA_METRICS_HOST serve its metrics (optional). Needs no
- * inbound port: it dials Temporal and its own API server only.
+ * inbound port: it dials Temporal and its own API server only. Besides the cluster's activities it runs the cluster's
+ * gate keeper and Service traffic component (each elected among the cluster's agents; BARISTA_AGENT_TRAFFIC=none or
+ * `--traffic none` leaves the Service component to something else) and ensures the drift Schedules of the cluster's
+ * tenants, whose runs go to the central queue (BARISTA_TASK_QUEUE, default barista).
  * Refuses to start, with the reason, for a cluster the topology does not know or credentials of another cluster.
  * Runs until SIGINT/SIGTERM, then drains in-flight tasks.
  */
@@ -39,8 +42,17 @@ async function run(): Promise<void> {
     temporalAddress: config.temporalAddress,
     namespace: config.namespace,
     logger,
+    trafficService: config.trafficService,
+    driftSchedules: { taskQueue: config.taskQueue },
   });
-  logger.info({ taskQueue: agent.cluster.taskQueue, temporalAddress: config.temporalAddress }, 'agent started');
+  logger.info(
+    {
+      taskQueue: agent.cluster.taskQueue,
+      temporalAddress: config.temporalAddress,
+      trafficService: config.trafficService ? 'elected' : 'off',
+    },
+    'agent started',
+  );
   await agent.worker.run();
   await agent.stopAfterRun();
   await metricsEndpoint?.close();

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/prom
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { cacheDir, REPO_ROOT } from '../../sandbox/paths.js';
 import { eventually } from '../support/sandbox.js';
 
@@ -75,6 +75,8 @@ test('npm start runs an agent-served cluster through its own agent process; a re
       'replicasPerCell: 1',
       'placement: { cells: [rz00a, rz01a] }',
       "template: { containers: [{ name: web, image: 'registry.local/both:1' }] }",
+      // the release waits for each pod to be routed to by its Service: kc2's by the component its agent runs
+      'traffic: [{ name: service }]',
       '',
     ].join('\n'),
   );
@@ -95,6 +97,13 @@ test('npm start runs an agent-served cluster through its own agent process; a re
   all.setCurrentContext('kc2');
   const kc2Pods = await all.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'acme-prod', labelSelector: 'barista.dev/app=both' });
   expect(kc2Pods.items.map((p) => p.spec?.containers[0]?.image)).toEqual(['registry.local/both:1']);
+  expect(kc2Pods.items[0]!.metadata?.finalizers).toContain('traffic.barista.dev/service');
+  // the sandbox runs no Service component in kc2: the agent's holds the cluster's Lease
+  const agentPid = /served by its agent \(PID (\d+)/.exec(up)![1]!;
+  const lease = await all
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name: 'barista-traffic-service', namespace: 'barista-system' });
+  expect(lease.spec?.holderIdentity).toContain(`-${agentPid}-`);
 
   // the control API stops the agent: the process ends
   const controlUrl = /^ {2}control: {4}(\S+)/m.exec(up)![1]!;

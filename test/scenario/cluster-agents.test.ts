@@ -2,11 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { driftRunId, type DriftReport } from '../../workflows/drift-definitions.js';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { driftRunId, driftScheduleId, type DriftReport } from '../../workflows/drift-definitions.js';
 import { createLogger } from '../../sandbox/logger.js';
 import { parseTopology } from '../../sandbox/topology.js';
 import { restrictedKubeConfig } from '../../sandbox/agent-processes.js';
-import { createAgentWorker, type AgentWorker } from '../../worker/agent-worker.js';
+import { createAgentWorker, type AgentWorker, type AgentWorkerOptions } from '../../worker/agent-worker.js';
 import { connectSandbox, uniqueName } from '../support/sandbox.js';
 import { appPods, imageOf, restartsOf, startReleaseHarness, waitForStatus, type ReleaseHarness } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
@@ -23,7 +24,7 @@ let centralKubeconfig: string;
 let agent: { worker: AgentWorker; running: Promise<void> } | undefined;
 
 /** A cluster agent of kc2, in this process but its own Temporal worker, holding only kc2's kubeconfig. */
-async function createKc2Agent(identity?: string): Promise<AgentWorker> {
+async function createKc2Agent(identity?: string, more: Partial<AgentWorkerOptions> = {}): Promise<AgentWorker> {
   const info = h.sandbox.info;
   const topology = parseTopology({
     clusters: info.clusters.map((c) => ({
@@ -43,6 +44,7 @@ async function createKc2Agent(identity?: string): Promise<AgentWorker> {
     logger: createLogger('agent', process.env.BARISTA_TEST_LOG_LEVEL ?? 'warn'),
     // agents of one cluster run in separate processes, each its own Lease identity; here, one process holds two
     ...(identity ? { election: { identity } } : {}),
+    ...more,
   });
 }
 
@@ -222,3 +224,26 @@ test('drift repair puts back a hand-edited pod of the agent-served cluster, thro
   expect(findings).toEqual([expect.objectContaining({ cell: 'rz01a', object: `pod/${pod}`, outcome: 'repaired' })]);
   expect(imageOf(await kc2.readNamespacedPod({ name: pod, namespace: 'acme-prod' }))).toBe('registry.local/drift:1');
 }, 300_000);
+
+test("the agent ensures the drift Schedule of its cluster's tenants, whose runs go to the central queue", async () => {
+  const tenant = h.sandbox.info.clusters.find((c) => c.name === AGENT_CLUSTER)!.tenant;
+  const schedule = h.client.schedule.getHandle(driftScheduleId(tenant));
+  const gone = () => schedule.delete().catch((err: unknown) => expect(err).toBeInstanceOf(ScheduleNotFoundError));
+  await gone(); // the sandbox's tenants have none: no file leaves one behind
+  // the central worker's kubeconfig has no kc2: only the agent can find the tenants of kc2's nodes
+  const centralQueue = `central-${uniqueName('q')}`; // nobody polls it: a run fired by mistake would wait, not act
+  const second = await createKc2Agent('drift-agent-of-kc2', {
+    driftSchedules: { taskQueue: centralQueue, env: { BARISTA_DRIFT_INTERVAL_SECONDS: '86400' } },
+  });
+  const running = second.worker.run();
+  try {
+    expect(await second.driftSchedules).toEqual({ tenants: [tenant], created: [tenant], existing: [], failed: [] });
+    const described = await schedule.describe();
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'driftRepair', taskQueue: centralQueue });
+  } finally {
+    second.worker.shutdown();
+    await running;
+    await second.stopAfterRun();
+    await gone();
+  }
+}, 180_000);

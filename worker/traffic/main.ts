@@ -1,7 +1,6 @@
 import { kubeConfigsByContext } from '../kube/contexts.js';
-import { freshEachTerm, leadPerCluster, processIdentity } from '../kube/leader-election.js';
 import { createLogger } from '../../sandbox/logger.js';
-import { ServiceTrafficComponent } from './service/index.js';
+import { startServiceTrafficOf } from './elected-service.js';
 
 /**
  * The Service traffic component on its own, against real clusters: KUBECONFIG names them (every context
@@ -13,12 +12,7 @@ async function run(): Promise<void> {
   if (!file) throw new Error('KUBECONFIG must be set');
   const contexts = kubeConfigsByContext(file);
   // one instance acts per cluster (Lease `barista-traffic-service`); more run as standbys
-  const leaders = await leadPerCluster(
-    contexts,
-    { lease: 'barista-traffic-service', identity: processIdentity() },
-    (cluster, kc) => freshEachTerm(() => new ServiceTrafficComponent(kc, logger.child({ cluster }))),
-    logger,
-  );
+  const leaders = await startServiceTrafficOf(contexts, logger);
   logger.info({ clusters: [...contexts.keys()], leading: leaders.leading() }, 'service traffic component running');
   const stop = () => void leaders.stop().then(() => process.exit(0));
   process.on('SIGINT', stop);

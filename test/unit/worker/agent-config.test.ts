@@ -13,13 +13,25 @@ test('settings from the command line and the environment; --cluster wins', () =>
     kubeconfig: '/k/kc2.yaml',
     temporalAddress: '127.0.0.1:7233',
     namespace: 'default',
+    taskQueue: 'barista',
+    trafficService: true,
   });
   expect(agentConfigFrom({ ...env, BARISTA_AGENT_CLUSTER: 'kc7', KUBECONFIG: '' }, []).cluster).toBe('kc7');
   expect(agentConfigFrom({ ...env, KUBECONFIG: '' }, ['--cluster', 'kc2']).kubeconfig).toBeUndefined();
 });
 
+test('the Service traffic component is on unless BARISTA_AGENT_TRAFFIC or --traffic says none; the central queue is settable', () => {
+  const config = (e: Record<string, string>, argv: string[] = []) => agentConfigFrom({ ...env, ...e }, ['--cluster', 'kc2', ...argv]);
+  expect(config({ BARISTA_AGENT_TRAFFIC: 'none' }).trafficService).toBe(false);
+  expect(config({ BARISTA_AGENT_TRAFFIC: 'none' }, ['--traffic', 'service']).trafficService).toBe(true);
+  expect(config({}, ['--traffic', 'none']).trafficService).toBe(false);
+  expect(config({ BARISTA_TASK_QUEUE: 'central' }).taskQueue).toBe('central');
+});
+
 test.each([
   [{}, [], /name it with --cluster <name> or BARISTA_AGENT_CLUSTER/],
+  [{ ...env, BARISTA_AGENT_TRAFFIC: 'rpc' }, ['--cluster', 'kc2'], /traffic: must be service or none/],
+  [env, ['--cluster', 'kc2', '--traffic'], /traffic: must be service or none/],
   [{ TEMPORAL_ADDRESS: 'x:1' }, ['--cluster', 'kc2'], /topology: is required \(BARISTA_TOPOLOGY/],
   [{ BARISTA_TOPOLOGY: 't.yaml' }, ['--cluster', 'kc2'], /temporalAddress: is required \(TEMPORAL_ADDRESS/],
   [env, ['--cluster', 'KC2'], /cluster: must be lowercase/],
