@@ -5,7 +5,7 @@ import { BoundedReleaseClient } from '../support/bounded-release-client.js';
 import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../support/sandbox.js';
 import { appPods, imageOf, restartsOf, waitForStatus } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
-import { startWorkerProcess as startWorker, untilPolling } from '../support/worker-process.js';
+import { startWorkerProcess as startWorker, stopWorkerProcess, untilPolling } from '../support/worker-process.js';
 
 let sandbox: TestSandbox;
 let connection: Connection;
@@ -20,7 +20,7 @@ const workers: ChildProcess[] = [];
 const TEST_TIMEOUT_MS = 420_000;
 
 /**
- * The real worker entry point as its own process (test/support/worker-process.ts), killed in afterAll; resolves once a
+ * The real worker entry point as its own process (test/support/worker-process.ts), stopped in afterAll; resolves once a
  * worker polls the task queue: the process bundles the workflows first, which on a busy machine takes longer than the
  * API's placement check waits.
  */
@@ -37,7 +37,7 @@ beforeAll(async () => {
   releases = new BoundedReleaseClient(new Client({ connection, namespace: sandbox.info.temporalNamespace }), taskQueue);
 });
 afterAll(async () => {
-  for (const w of workers) w.kill('SIGKILL');
+  await Promise.all(workers.map((w) => stopWorkerProcess(w)));
   await connection?.close();
 });
 
