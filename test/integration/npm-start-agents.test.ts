@@ -98,12 +98,14 @@ test('npm start runs an agent-served cluster through its own agent process; a re
   const kc2Pods = await all.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'acme-prod', labelSelector: 'barista.dev/app=both' });
   expect(kc2Pods.items.map((p) => p.spec?.containers[0]?.image)).toEqual(['registry.local/both:1']);
   expect(kc2Pods.items[0]!.metadata?.finalizers).toContain('traffic.barista.dev/service');
-  // the sandbox runs no Service component in kc2: the agent's holds the cluster's Lease
-  const agentPid = /served by its agent \(PID (\d+)/.exec(up)![1]!;
+  // the sandbox runs no Service component in kc2: the agent's process holds the cluster's Lease (identity host-<pid>-…)
   const lease = await all
     .makeApiClient(CoordinationV1Api)
     .readNamespacedLease({ name: 'barista-traffic-service', namespace: 'barista-system' });
-  expect(lease.spec?.holderIdentity).toContain(`-${agentPid}-`);
+  const holderPid = /^.+-(\d+)-[a-z0-9]+$/.exec(lease.spec?.holderIdentity ?? '')?.[1];
+  expect((await readFile(`/proc/${holderPid}/cmdline`, 'utf8')).split('\0')).toEqual(
+    expect.arrayContaining([path.join(REPO_ROOT, 'worker', 'agent.ts'), '--cluster', 'kc2']),
+  );
 
   // the control API stops the agent: the process ends
   const controlUrl = /^ {2}control: {4}(\S+)/m.exec(up)![1]!;
