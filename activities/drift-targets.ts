@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { ReleaseClient, visibilityQuery } from '../api/release-client.js';
 import { namespaceOf, type AppSpec, type DriftMemory, type Revision } from '../domain/index.js';
 import { appReleaseId } from '../workflows/app-release.js';
@@ -14,10 +14,15 @@ function finished(err: unknown): boolean {
   return e.name === 'WorkflowNotFoundError' || /completed|not found/i.test(e.message ?? '');
 }
 
-/** The call's deadline passed (gRPC DEADLINE_EXCEEDED): nobody took the Update. */
-function deadlineExceeded(err: unknown): boolean {
+/**
+ * Nobody took the Update before the call's deadline. Over the worker's native connection the deadline shows as
+ * DEADLINE_EXCEEDED, as CANCELLED "Timeout expired" (the client's WorkflowUpdateRPCTimeoutOrCancelledError) or as
+ * an HTTP/2 error of the cancelled stream: any failure once the deadline has passed means the same.
+ */
+function noAnswer(err: unknown, askedAt: number): boolean {
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || Date.now() - askedAt >= UPDATE_ACCEPT_MS) return true;
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === 4 || /deadline/i.test(e.message)) return true;
+    if ((e as { code?: unknown }).code === 4 || /deadline|timeout expired/i.test(e.message)) return true;
   }
   return false;
 }
@@ -96,16 +101,24 @@ export function createDriftTargetActivities(temporal: Client) {
       try {
         for await (const wf of temporal.workflow.list({ query })) {
           const handle = temporal.workflow.getHandle(wf.workflowId, wf.runId);
+          const askedAt = Date.now();
+          let update;
           try {
-            const update = await temporal.withDeadline(Date.now() + UPDATE_ACCEPT_MS, () =>
+            update = await temporal.withDeadline(askedAt + UPDATE_ACCEPT_MS, () =>
               handle.startUpdate(yieldAppUpdate, { args: [{ app, release }], waitForStage: WorkflowUpdateStage.ACCEPTED }),
             );
+          } catch (err) {
+            if (finished(err)) continue;
+            if (!noAnswer(err, askedAt)) throw err;
+            unanswered.push(wf.workflowId);
+            continue;
+          }
+          // accepted: the run stops repairing the App once the pod in hand is done, and answers then
+          try {
             const answer = await update.result();
             if (answer.waitedForPod) waitedFor.push(`${wf.workflowId}: ${answer.waitedForPod}`);
           } catch (err) {
-            if (finished(err)) continue;
-            if (!deadlineExceeded(err)) throw err;
-            unanswered.push(wf.workflowId);
+            if (!finished(err)) throw err;
           }
         }
       } finally {

@@ -69,6 +69,15 @@ export async function startBench(
     ...o.workerEnv,
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // Ctrl-C mid-run: the worker is a process of its own and PostgreSQL outlives its parent; stop both with the rest
+  const interrupted = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping the worker and the sandbox`);
+    worker.kill('SIGTERM');
+    setTimeout(() => worker.kill('SIGKILL'), 15_000).unref();
+    void exited.then(() => sandbox.stop()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const connection = await Connection.connect({ address: sandbox.temporalAddress });
   const client = new Client({ connection });
   const temporalPid = sandbox.temporalPid();

@@ -69,6 +69,8 @@ function startAgent(
       TEMPORAL_ADDRESS: sandbox.info.temporalAddress,
       TEMPORAL_NAMESPACE: sandbox.info.temporalNamespace,
       BARISTA_LOG_LEVEL: 'warn',
+      // no drift Schedules for the shared sandbox's tenants: their runs would go to a queue no test polls
+      BARISTA_DRIFT_TENANTS: 'none',
       ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

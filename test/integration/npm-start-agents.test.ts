@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { cacheDir, REPO_ROOT } from '../../sandbox/paths.js';
 import { eventually } from '../support/sandbox.js';
+import { stopGracefully } from '../support/worker-process.js';
 
 /**
  * `npm start` with a topology whose kc2 is agent-served (issue #16): kc2's agent runs as its own process with
@@ -31,7 +32,8 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  if (started && started.exitCode === null && started.signalCode === null) started.kill('SIGKILL');
+  // a test that failed left it running: SIGTERM stops its sandbox too (SIGKILL would leave PostgreSQL behind)
+  if (started) await stopGracefully(started, 60_000);
   await rm(cache, { recursive: true, force: true });
 });
 

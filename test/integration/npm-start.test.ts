@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { cacheDir, REPO_ROOT } from '../../sandbox/paths.js';
 import { readLock, startLockFile } from '../../sandbox/start-lock.js';
 import { eventually } from '../support/sandbox.js';
+import { stopGracefully } from '../support/worker-process.js';
 
 /**
  * `npm start`'s entry point for real, once, kept cheap: one cluster with one node, in a cache of its own (the
@@ -27,7 +28,8 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  for (const child of [worker, started]) if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // a test that failed left them running: SIGTERM stops npm start's sandbox too (SIGKILL would leave PostgreSQL behind)
+  for (const child of [worker, started]) if (child) await stopGracefully(child, 60_000);
   await rm(cache, { recursive: true, force: true });
 });
 

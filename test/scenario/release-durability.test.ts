@@ -5,7 +5,7 @@ import { BoundedReleaseClient } from '../support/bounded-release-client.js';
 import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../support/sandbox.js';
 import { appPods, imageOf, restartsOf, waitForStatus } from '../support/release-harness.js';
 import { appSpec } from '../support/app-spec.js';
-import { startWorkerProcess as startWorker, stopWorkerProcess, untilPolling } from '../support/worker-process.js';
+import { startWorkerProcess as startWorker, stopGracefully, untilPolling } from '../support/worker-process.js';
 
 let sandbox: TestSandbox;
 let connection: Connection;
@@ -37,7 +37,7 @@ beforeAll(async () => {
   releases = new BoundedReleaseClient(new Client({ connection, namespace: sandbox.info.temporalNamespace }), taskQueue);
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => stopWorkerProcess(w)));
+  await Promise.all(workers.map((w) => stopGracefully(w)));
   await connection?.close();
 });
 

@@ -9,7 +9,7 @@ import { connectSandbox, eventually, uniqueName, type TestSandbox } from '../sup
 import { appPods, imageOf, restartsOf } from '../support/release-harness.js';
 import { deployApps, registerNext, type TestApp } from '../support/deployed-apps.js';
 import { expectCompleteTicketTrail } from '../support/ticket-trail.js';
-import { killHard, startWorkerProcess, stopWorkerProcess, untilPolling } from '../support/worker-process.js';
+import { killHard, startWorkerProcess, stopGracefully, untilPolling } from '../support/worker-process.js';
 
 /**
  * A ticket on a worker process killed with SIGKILL in the middle of it (a release's pods half done) and started
@@ -40,7 +40,7 @@ beforeAll(async () => {
   audit = await AuditStore.open(sandbox.info.auditDatabaseUrl!);
 });
 afterAll(async () => {
-  for (const w of workers) await stopWorkerProcess(w);
+  for (const w of workers) await stopGracefully(w);
   await audit?.close();
   await connection?.close();
 });

@@ -39,10 +39,11 @@ export async function killHard(child: ChildProcess): Promise<void> {
 }
 
 /**
- * SIGTERM, as an orchestrator stops a worker: it lets go of its Leases, so the next test file's gate keepers take
- * over at once rather than after the Lease runs out. SIGKILL if it has not ended after `graceMs`.
+ * SIGTERM, as an orchestrator stops a process: a worker lets go of its Leases (the next test file's gate keepers take
+ * over at once rather than after the Lease runs out), `npm start` stops its sandbox. SIGKILL if it has not ended
+ * after `graceMs`.
  */
-export async function stopWorkerProcess(child: ChildProcess, graceMs = 15_000): Promise<void> {
+export async function stopGracefully(child: ChildProcess, graceMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
