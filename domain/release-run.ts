@@ -1,6 +1,6 @@
-import { withClusterOverrides, type AppSpec, type Revision } from './app.js';
+import { withClusterOverrides, type Revision } from './app.js';
 import { lowestOrdinalsFirst } from './first-release.js';
-import { planRelease, type GroupPlanner, type ReleasePlan, type ReleaseRequest } from './release.js';
+import { planRelease, type PlanReleaseInput, type ReleasePlan } from './release.js';
 
 /** What a release runs: its plan, and the revisions as its cells get them (each cell's override made whole). */
 export interface ReleaseRun {
@@ -17,23 +17,18 @@ export interface ReleaseRun {
  * The plan a release runs, once its cells are located: cell over cluster over template for both revisions, the
  * groups over placement ∩ mask (domain/release.ts), and for a first release the groups mirrored to create pods
  * from ordinal 0 up. The release workflow runs exactly this; a dry run (api/release-plan.ts) calls it with the same
- * inputs, so what it shows is what a start runs. Errors name the request field (DomainError).
+ * inputs, so what it shows is what a start runs. Errors name the request field (DomainError). `input.app`: the App
+ * with its placement's cells resolved (clusters of the placement looked up).
  */
-export function planReleaseRun(input: {
-  /** The App with its placement's cells resolved (clusters of the placement looked up). */
-  app: AppSpec;
-  namespace: string;
-  from: Revision | undefined;
-  to: Revision;
-  request: ReleaseRequest;
-  clusterOf: (cell: string) => string | undefined;
-  planner?: GroupPlanner;
-  /**
-   * Whether a first release creates pods group by group (default yes). Asked only for a first release whose plan
-   * succeeded: the workflow answers it with a `patched()` marker, which must be written at exactly that point.
-   */
-  firstReleaseByGroup?: () => boolean;
-}): ReleaseRun {
+export function planReleaseRun(
+  input: PlanReleaseInput & {
+    /**
+     * Whether a first release creates pods group by group (default yes). Asked only for a first release whose plan
+     * succeeded: the workflow answers it with a `patched()` marker, which must be written at exactly that point.
+     */
+    firstReleaseByGroup?: () => boolean;
+  },
+): ReleaseRun {
   const cells = input.app.placement.cells;
   const to = withClusterOverrides(input.to, cells, input.clusterOf);
   const from = input.from && withClusterOverrides(input.from, cells, input.clusterOf);

@@ -111,7 +111,7 @@ const groupPlanners = { v1: planGroupsV1, exact: planGroups } satisfies Record<G
  * Plans a release of `app` to revision `to` over placement ∩ mask. `clusterOf` maps a cell to its
  * cluster. Errors name the request field (mask, revision, strategy.groups, …).
  */
-export function planRelease(input: {
+export interface PlanReleaseInput {
   app: AppSpec;
   namespace: string;
   from: Revision | undefined;
@@ -119,7 +119,9 @@ export function planRelease(input: {
   request: ReleaseRequest;
   clusterOf: (cell: string) => string | undefined;
   planner?: GroupPlanner;
-}): ReleasePlan {
+}
+
+export function planRelease(input: PlanReleaseInput): ReleasePlan {
   const { app, request } = input;
   const { scope, outside } = effectiveScope(app.placement.cells, request.mask, input.clusterOf);
   const placed = app.placement.cells.join(', ');
