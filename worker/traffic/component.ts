@@ -70,9 +70,9 @@ export class FinalizerController {
     await this.informer?.stop();
   }
 
-  /** Re-examines every pod (routing inputs other than the pod changed, e.g. EndpointSlices). */
-  resync(namespace?: string): void {
-    for (const pod of this.informer?.cache.list(namespace) ?? []) this.queue.add(keyOf(pod));
+  /** Re-examines the pods (of `namespace`, those `only` picks) when routing inputs other than the pod changed. */
+  resync(namespace?: string, only?: (pod: V1Pod) => boolean): void {
+    for (const pod of this.informer?.cache.list(namespace) ?? []) if (!only || only(pod)) this.queue.add(keyOf(pod));
   }
 
   pods(): readonly V1Pod[] {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { startResilientInformer, type ResilientInformer } from '../../kube/resilient-informer.js';
 import { FinalizerController, type TrafficComponent } from '../component.js';
 import { makeApiClient } from '../../kube/api-client.js';
+import { ServingEndpoints } from './serving-endpoints.js';
 
 /**
  * The Kubernetes Service traffic component: a pod is routed to while its IP is a ready endpoint in an
@@ -13,6 +14,7 @@ export class ServiceTrafficComponent implements TrafficComponent {
   readonly name = 'service';
   private readonly controller: FinalizerController;
   private slices: ResilientInformer<V1EndpointSlice> | undefined;
+  private readonly endpoints = new ServingEndpoints();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -28,8 +30,8 @@ export class ServiceTrafficComponent implements TrafficComponent {
       '/apis/discovery.k8s.io/v1/endpointslices',
       () => discovery.listEndpointSliceForAllNamespaces(),
       {
-        onChange: (slice) => this.controller.resync(slice.metadata?.namespace),
-        onDelete: (slice) => this.controller.resync(slice.metadata?.namespace),
+        onChange: (slice) => this.resyncServing(slice, this.endpoints.apply(slice)),
+        onDelete: (slice) => this.resyncServing(slice, this.endpoints.remove(slice)),
         onError: (err) => this.logger.debug({ err: String(err) }, 'endpointslice watch interrupted'),
       },
     );
@@ -42,13 +44,14 @@ export class ServiceTrafficComponent implements TrafficComponent {
     await this.slices?.stop();
   }
 
+  /** Decides again the pods whose IP a slice event started or stopped routing to. */
+  private resyncServing(slice: V1EndpointSlice, changed: Set<string>): void {
+    if (changed.size === 0) return;
+    this.controller.resync(slice.metadata?.namespace, (pod) => changed.has(pod.status?.podIP ?? ''));
+  }
+
   private routed(pod: V1Pod): boolean {
     const ip = pod.status?.podIP;
-    if (!ip) return false;
-    return (this.slices?.cache.list(pod.metadata?.namespace) ?? []).some(
-      (slice) =>
-        slice.metadata?.labels?.['kubernetes.io/service-name'] !== undefined &&
-        (slice.endpoints ?? []).some((e) => e.addresses.includes(ip) && e.conditions?.ready === true),
-    );
+    return ip !== undefined && this.endpoints.serves(pod.metadata?.namespace ?? '', ip);
   }
 }
