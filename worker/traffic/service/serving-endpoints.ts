@@ -3,8 +3,8 @@ import type { V1EndpointSlice } from '@kubernetes/client-node';
 /**
  * Which pod IPs are ready endpoints of some Service, per namespace, kept up to date slice by slice from the
  * EndpointSlice watch. A slice event tells which IPs changed, so only their pods are decided again: re-deciding
- * every pod of the namespace on every slice event, each against every slice, was quadratic in the pods (a
- * 10,000-pod App kept the component busy for minutes and starved everything sharing its process).
+ * every pod of the namespace on every slice event, each against every slice, was quadratic in the pods (5,000 pods
+ * behind 50 slices: 385 ms of CPU per slice event, and pods turning ready by the thousand make thousands of them).
  */
 export class ServingEndpoints {
   /** The ready IPs each slice lists (by namespace/name), as last seen. */
