@@ -25,6 +25,7 @@ export default {
       displayName: 'workflow',
       testMatch: ['<rootDir>/test/workflow/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/support/quiet-temporal.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/retry-test-server-strands.ts'],
     },
     {
       ...common,

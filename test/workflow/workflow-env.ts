@@ -76,7 +76,7 @@ export interface WorkflowTestEnv {
   /** Registers App `name` with revisions 1..`revisions`, the one before the last released everywhere. */
   registerApp(
     name: string,
-    o?: { revisions?: number; replicas?: number; cells?: string[]; clusterOverrides?: Record<string, CellOverride> },
+    o?: { revisions?: number; replicas?: number; cells?: string[]; clusterOverrides?: Record<string, CellOverride>; tenant?: string },
   ): Promise<void>;
   stop(): Promise<void>;
 }
@@ -294,9 +294,9 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
     agentClusters,
     centralBlind,
     // the test server has no update-with-start (ReleaseClient.upsertApp): start the App entity with its record
-    async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'], clusterOverrides } = {}) {
+    async registerApp(name, { revisions = 1, replicas = 2, cells = ['rz00a'], clusterOverrides, tenant } = {}) {
       const spec = AppSpecSchema.parse({
-        ...appSpec(name, 'registry.local/app:1', { cells, replicasPerCell: replicas }),
+        ...appSpec(name, 'registry.local/app:1', { cells, replicasPerCell: replicas, ...(tenant ? { tenant } : {}) }),
         ...(clusterOverrides ? { clusterOverrides } : {}),
       });
       const record: AppRecord = {
