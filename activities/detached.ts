@@ -7,6 +7,7 @@ import {
   type AsyncCompletionClient,
 } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { HeartbeatPacer } from './heartbeat-pacer.js';
 
 /**
  * What a long activity needs of its attempt: Temporal's activity Context has this shape, and so has a detached
@@ -23,6 +24,12 @@ export interface AttemptContext {
  * timeout of the `waits` profile (workflows/activity-proxies.ts).
  */
 export const DETACHED_HEARTBEAT_MS = 5_000;
+
+/**
+ * A new step is told to Temporal at once, but not sooner than this after the previous heartbeat (the live view
+ * is at most this late): a fast pod's locate, workload, drain and upgrade steps each took one heartbeat RPC.
+ */
+export const DETACHED_STEP_HEARTBEAT_MIN_MS = 1_000;
 
 /** How long stopping waits for detached attempts to hand themselves back to Temporal. */
 const STOP_GRACE_MS = 10_000;
@@ -44,10 +51,14 @@ export class WorkerStopping extends Error {
 export class DetachedAttempts {
   private readonly running = new Map<AbortController, Promise<void>>();
 
-  /** Without a completion client (activities called directly in tests) the activity runs in its slot. */
+  /**
+   * Without a completion client (activities called directly in tests) the activity runs in its slot. `sent`
+   * counts the heartbeat RPCs (barista_detached_heartbeats_total).
+   */
   constructor(
     private readonly completion: AsyncCompletionClient | undefined,
     private readonly logger: Logger,
+    private readonly sent?: { inc(): void },
   ) {}
 
   /** Attempts running detached now. */
@@ -79,44 +90,24 @@ export class DetachedAttempts {
     const token = info.taskToken;
     const stop = new AbortController();
     const log = this.logger.child({ activity: info.activityType, activityId: info.activityId, attempt: info.attempt });
-    let latest: unknown;
-    let sent = false;
-    let inFlight = false;
-    let again = false;
-    const send = async (): Promise<void> => {
-      if (stop.signal.aborted) return;
-      if (inFlight) {
-        again = true; // newer details arrived while sending: send them right after
-        return;
-      }
-      inFlight = true;
-      again = false;
-      try {
-        await completion.heartbeat(token, latest);
-      } catch (err) {
-        // cancelled (the release no longer wants it), timed out or superseded (not found), paused or reset by an
-        // operator: this attempt ends and writes nothing more. Anything else is Temporal not answering: the
-        // heartbeat timeout decides.
-        if (endsAttempt(err)) stop.abort(err);
-        else log.warn({ err }, 'heartbeat of a detached activity failed');
-      } finally {
-        inFlight = false;
-      }
-      if (again) await send();
-    };
-    const beat = setInterval(() => void send(), DETACHED_HEARTBEAT_MS);
-    const ctx: AttemptContext = {
-      info,
-      heartbeat: (details) => {
-        const stepChanged = stepOf(details) !== stepOf(latest);
-        latest = details;
-        // the first details (when the first attempt started) go out at once, and so does each new step, so that
-        // Temporal (and the live view reading it) keeps up with the pod; the interval repeats the latest
-        if (!sent || stepChanged) void send();
-        sent = true;
+    const pacer = new HeartbeatPacer(
+      async (details) => {
+        try {
+          this.sent?.inc();
+          await completion.heartbeat(token, details);
+        } catch (err) {
+          // cancelled (the release no longer wants it), timed out or superseded (not found), paused or reset by an
+          // operator: this attempt ends and writes nothing more. Anything else is Temporal not answering: the
+          // heartbeat timeout decides.
+          if (endsAttempt(err)) stop.abort(err);
+          else log.warn({ err }, 'heartbeat of a detached activity failed');
+        }
       },
-      cancellationSignal: stop.signal,
-    };
+      { everyMs: DETACHED_HEARTBEAT_MS, stepMinMs: DETACHED_STEP_HEARTBEAT_MIN_MS },
+    );
+    // an attempt that ends (given up by Temporal, or handed back as the worker stops) sends nothing more
+    stop.signal.addEventListener('abort', () => pacer.stop(), { once: true });
+    const ctx: AttemptContext = { info, heartbeat: (details) => pacer.update(details), cancellationSignal: stop.signal };
     const done = (async () => {
       try {
         const result = await run(ctx);
@@ -134,15 +125,11 @@ export class DetachedAttempts {
         if (!(err instanceof ActivityNotFoundError)) log.warn({ err }, 'reporting a detached activity to Temporal failed');
       })
       .finally(() => {
-        clearInterval(beat);
+        pacer.stop();
         this.running.delete(stop);
       });
     this.running.set(stop, done);
   }
-}
-
-function stepOf(details: unknown): unknown {
-  return details && typeof details === 'object' ? (details as { step?: unknown }).step : undefined;
 }
 
 function endsAttempt(err: unknown): boolean {

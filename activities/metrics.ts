@@ -35,6 +35,11 @@ export function createActivityMetrics(registry = new Registry()) {
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
       registers: [registry],
     }),
+    detachedHeartbeats: new Counter({
+      name: 'barista_detached_heartbeats_total',
+      help: 'Heartbeats the long waits (detached activity attempts) sent to Temporal',
+      registers: [registry],
+    }),
     activityRetries: new Counter({
       name: 'barista_activity_retries_total',
       help: 'Activity attempts after the first',

@@ -35,6 +35,8 @@ export interface Bench {
   workerMetricsUrl: string;
   /** Kubernetes write requests the worker process itself sent so far (its barista_kube_requests_total). */
   workerWrites(): Promise<number>;
+  /** Heartbeats the worker's long waits sent to Temporal so far (its barista_detached_heartbeats_total). */
+  workerHeartbeats(): Promise<number>;
   /** Write requests at every API server so far, per "VERB resource/subresource". */
   writes(): Promise<Map<string, number>>;
   /** Waits until the API servers' write counters stop moving, and returns them. */
@@ -96,13 +98,8 @@ export async function startBench(
     workerMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cpu: () => ({ worker: cpuSeconds(worker.pid!), temporal: temporalPid ? groupCpuSeconds(temporalPid) : 0 }),
     peakWorkerRssMiB: () => peakRssMiB(worker.pid!),
-    async workerWrites() {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      return text
-        .split('\n')
-        .filter((l) => l.startsWith('barista_kube_requests_total{') && !l.includes('verb="GET"'))
-        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-    },
+    workerWrites: () => workerCounter(metricsPort, 'barista_kube_requests_total', (l) => !l.includes('verb="GET"')),
+    workerHeartbeats: () => workerCounter(metricsPort, 'barista_detached_heartbeats_total'),
     writes: snapshot,
     async quiescent() {
       let last = await snapshot();
@@ -121,6 +118,15 @@ export async function startBench(
       await sandbox.stop();
     },
   };
+}
+
+/** The sum of a counter of the worker's metrics over the series `which` keeps. */
+async function workerCounter(port: number, name: string, which: (line: string) => boolean = () => true): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && which(l))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
 /** A loopback port nothing listens on now. */

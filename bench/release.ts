@@ -29,6 +29,8 @@ interface Run {
   writes: [string, number][];
   /** Writes the worker itself sent. */
   own: number;
+  /** Heartbeats the worker's pod steps sent to Temporal. */
+  heartbeats: number;
   cpu: { worker: number; temporal: number };
   events?: string;
   final?: ReleaseStatus;
@@ -45,11 +47,13 @@ async function measure(
   const before = await b.quiescent();
   const cpu0 = b.cpu();
   const own0 = await b.workerWrites();
+  const beats0 = await b.workerHeartbeats();
   const started = Date.now();
   const { ref, final } = await act();
   const wallS = (Date.now() - started) / 1000;
   const cpu1 = b.cpu();
   const own = (await b.workerWrites()) - own0;
+  const heartbeats = (await b.workerHeartbeats()) - beats0;
   const writes = writesBetween(before, await b.writes());
   const history = ref ? await historyEvents(b, ref) : undefined;
   const events = history
@@ -62,6 +66,7 @@ async function measure(
     pods,
     writes,
     own,
+    heartbeats,
     cpu: { worker: cpu1.worker - cpu0.worker, temporal: cpu1.temporal - cpu0.temporal },
     ...(events !== undefined ? { events } : {}),
     ...(final ? { final } : {}),
@@ -118,7 +123,9 @@ async function run(): Promise<void> {
     console.log(
       `  ${pods} pods over ${cells.length} cells, ${groups} groups (${perCellGroup} pods per cell at once), start latency ${latencyMs} ms; peak worker RSS ${b.peakWorkerRssMiB().toFixed(0)} MiB`,
     );
-    console.log('  run      wall s  ratio              worker CPU s/pod  Temporal CPU s/pod  writes/pod (by Barista)  history events');
+    console.log(
+      '  run      wall s  ratio              worker CPU s/pod  Temporal CPU s/pod  writes/pod (by Barista)  heartbeats/pod  history events',
+    );
     for (const r of runs) {
       const ratio =
         r.name === 'native'
@@ -128,7 +135,7 @@ async function run(): Promise<void> {
             : `${(r.wallS / nativeS).toFixed(2)} × native`;
       const total = r.writes.reduce((n, [, v]) => n + v, 0);
       console.log(
-        `  ${r.name.padEnd(8)} ${r.wallS.toFixed(1).padStart(6)}  ${ratio.padEnd(18)} ${(r.cpu.worker / r.pods).toFixed(4).padStart(16)}  ${(r.cpu.temporal / r.pods).toFixed(4).padStart(18)}  ${(total / r.pods).toFixed(1).padStart(10)} (${(r.own / r.pods).toFixed(1)})  ${r.events ?? '-'}`,
+        `  ${r.name.padEnd(8)} ${r.wallS.toFixed(1).padStart(6)}  ${ratio.padEnd(18)} ${(r.cpu.worker / r.pods).toFixed(4).padStart(16)}  ${(r.cpu.temporal / r.pods).toFixed(4).padStart(18)}  ${(total / r.pods).toFixed(1).padStart(10)} (${(r.own / r.pods).toFixed(1)})  ${(r.heartbeats / r.pods).toFixed(1).padStart(14)}  ${r.events ?? '-'}`,
       );
     }
     console.log(`  critical path of the gated run (groups × start latency + gate windows): ${criticalS.toFixed(1)} s`);

@@ -99,14 +99,13 @@ export async function createAgentWorker(opts: AgentWorkerOptions): Promise<Agent
       })
     : undefined;
   // the long waits complete their activities through a client on the agent's own connection (outbound only)
-  const detached = new DetachedAttempts(client.activity, opts.logger);
+  const metrics = opts.metrics ?? createActivityMetrics();
+  const detached = new DetachedAttempts(client.activity, opts.logger, metrics.detachedHeartbeats);
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue: cluster.taskQueue,
-    activities: pickClusterActivities(
-      createActivities({ clusters, logger: opts.logger, metrics: opts.metrics ?? createActivityMetrics(), detached }),
-    ),
+    activities: pickClusterActivities(createActivities({ clusters, logger: opts.logger, metrics, detached })),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? MAX_CONCURRENT_ACTIVITIES,
   });
   return {

@@ -80,7 +80,7 @@ export async function createWorker(opts: WorkerOptions): Promise<BaristaWorker> 
   const temporal = new Client({ connection, namespace });
   const clusters = new Clusters(opts.kubeconfig);
   // the waits complete their activities through the same client
-  const detached = new DetachedAttempts(temporal.activity, opts.logger);
+  const detached = new DetachedAttempts(temporal.activity, opts.logger, metrics.detachedHeartbeats);
   const audit = opts.auditDatabaseUrl ? await AuditStore.open(opts.auditDatabaseUrl) : undefined;
   const worker = await Worker.create({
     connection,
