@@ -34,6 +34,7 @@ async function run(): Promise<void> {
 
     say(`release of ${pods} pods in ${groups} groups, ${maxConcurrent} at once, start latency ${latencyMs} ms`);
     const cpu0 = b.cpu();
+    const beats0 = await b.workerHeartbeats();
     const started = Date.now();
     const ref = await b.releases.startRelease({
       app: 'scale',
@@ -45,6 +46,7 @@ async function run(): Promise<void> {
     const final = await followRelease(b, ref, pods, 'scale');
     const wallS = (Date.now() - started) / 1000;
     const cpu1 = b.cpu();
+    const beats = (await b.workerHeartbeats()) - beats0;
     const history = await historyEvents(b, ref);
 
     console.log('bench/scale');
@@ -59,6 +61,7 @@ async function run(): Promise<void> {
     console.log(
       `  worker CPU ${(cpu1.worker - cpu0.worker).toFixed(1)} s (${((1000 * (cpu1.worker - cpu0.worker)) / pods).toFixed(1)} ms/pod), Temporal server CPU ${(cpu1.temporal - cpu0.temporal).toFixed(1)} s (${((1000 * (cpu1.temporal - cpu0.temporal)) / pods).toFixed(1)} ms/pod), peak worker RSS ${b.peakWorkerRssMiB().toFixed(0)} MiB`,
     );
+    console.log(`  heartbeats of the pod steps to Temporal: ${beats} (${(beats / pods).toFixed(1)} per pod)`);
   } finally {
     await b.stop();
   }
