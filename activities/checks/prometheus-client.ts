@@ -56,20 +56,24 @@ export class PrometheusClient {
   }
 
   private async call(endpoint: 'query' | 'format_query', promql: string): Promise<unknown> {
+    // one deadline for the whole exchange: a server that sends its headers and then stalls is as unreachable as
+    // one that never answers
+    const signal = AbortSignal.timeout(this.timeoutMs);
     let res: Response;
+    let text: string;
     try {
       res = await fetch(`${this.url}/api/v1/${endpoint}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ query: promql }),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
       });
+      text = await res.text();
     } catch (err) {
       const e = err as { message?: string; cause?: { message?: string } };
-      const cause = e.cause?.message ?? e.message ?? String(err);
+      const cause = signal.aborted ? `no answer within ${this.timeoutMs / 1000}s` : (e.cause?.message ?? e.message ?? String(err));
       throw new PrometheusError('UNREACHABLE', `Prometheus at ${this.url} is unreachable: ${cause}`);
     }
-    const text = await res.text();
     let body: z.output<typeof EnvelopeSchema>;
     try {
       body = EnvelopeSchema.parse(JSON.parse(text));

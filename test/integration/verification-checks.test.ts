@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { PrometheusClient } from '../../activities/checks/prometheus-client.js';
 import { measurePrometheusCheck } from '../../activities/checks/prometheus-check.js';
 import { PrometheusCheckSchema, type CheckContext } from '../../domain/index.js';
@@ -8,7 +10,9 @@ let prometheus: PrometheusClient;
 beforeAll(async () => {
   const { info } = await connectSandbox();
   if (!info.prometheusUrl) throw new Error('the sandbox runs no Prometheus');
-  prometheus = new PrometheusClient(info.prometheusUrl);
+  // what each answer decides, not how fast: a CI run once had the sandbox's Prometheus take over 10 s (the
+  // product's deadline) over `vector(NaN)`; a slow answer is its own test below
+  prometheus = new PrometheusClient(info.prometheusUrl, 60_000);
 });
 
 const ctx: CheckContext = {
@@ -76,4 +80,30 @@ test('an unreachable Prometheus, or none configured, is inconclusive with the re
     decision: 'inconclusive',
     reason: expect.stringMatching(/BARISTA_PROMETHEUS_URL/),
   });
+});
+
+test('a Prometheus that stalls, before its headers or in the middle of its answer, is inconclusive: no answer within the deadline', async () => {
+  const sockets = new Set<Socket>();
+  // under /half: the headers and the start of a JSON answer, then nothing; elsewhere nothing at all
+  const stalling: Server = createServer((req, res) => {
+    if (req.url?.startsWith('/half/')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"status":"success","da');
+    }
+  });
+  stalling.on('connection', (s) => sockets.add(s));
+  await new Promise<void>((r) => stalling.listen(0, '127.0.0.1', r));
+  const { port } = stalling.address() as AddressInfo;
+  try {
+    for (const path of ['', '/half']) {
+      const url = `http://127.0.0.1:${port}${path}`;
+      expect(await measure('vector(0)', {}, new PrometheusClient(url, 500))).toEqual({
+        decision: 'inconclusive',
+        reason: `Prometheus at ${url} is unreachable: no answer within 0.5s`,
+      });
+    }
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => stalling.close(r));
+  }
 });
