@@ -27,7 +27,6 @@ export class HeartbeatPacer {
   constructor(
     private readonly send: (details: unknown) => Promise<void>,
     private readonly pacing: HeartbeatPacing,
-    private readonly now: () => number = Date.now,
   ) {
     this.beat = setInterval(() => void this.flush(), pacing.everyMs);
   }
@@ -40,7 +39,7 @@ export class HeartbeatPacer {
       this.started = true;
       void this.flush();
     } else if (stepChanged && this.pendingStep === undefined) {
-      const wait = this.lastSentAt + this.pacing.stepMinMs - this.now();
+      const wait = this.lastSentAt + this.pacing.stepMinMs - Date.now();
       if (wait <= 0) void this.flush();
       else
         this.pendingStep = setTimeout(() => {
@@ -66,7 +65,7 @@ export class HeartbeatPacer {
     }
     this.inFlight = true;
     this.again = false;
-    this.lastSentAt = this.now();
+    this.lastSentAt = Date.now();
     try {
       await this.send(this.latest);
     } finally {
