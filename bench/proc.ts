@@ -22,6 +22,26 @@ export function groupCpuSeconds(pgid: number): number {
   return total;
 }
 
+/**
+ * CPU seconds of every live process whose command (/proc's 15-character `comm`) is one of `commands`, summed per
+ * command: where a sandbox's time goes (kube-apiserver, kube-controller, etcd, ...).
+ */
+export function cpuSecondsByCommand(commands: readonly string[]): Map<string, number> {
+  const totals = new Map<string, number>(commands.map((c) => [c, 0]));
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let comm: string;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    } catch {
+      continue;
+    }
+    if (totals.has(comm)) totals.set(comm, totals.get(comm)! + cpuSeconds(Number(entry)));
+  }
+  return totals;
+}
+
 /** Peak resident memory of a process so far (VmHWM), in MiB. */
 export function peakRssMiB(pid: number): number {
   return statusMiB(pid, 'VmHWM');

@@ -1,11 +1,16 @@
 /**
  * bench/scale: one release of many pods (default 10,000: 2 clusters × 10 cells × 500) in 5 groups, gates passed
  * at once, small start latency. Prints wall time, pods per second, history events of the release and of its
- * largest batch child, the largest payload in any of those histories, worker CPU per pod and peak RSS.
+ * largest batch child, the largest payload in any of those histories, worker CPU per pod and peak RSS, and the CPU
+ * of the rest (API servers, controller managers, etcd, the bench process with the simulated kubelets).
  * Env: BENCH_CELLS_PER_CLUSTER (10), BENCH_PODS_PER_CELL (500), BENCH_LATENCY_MS (100), BENCH_GROUPS (5),
  * BENCH_MAX_CONCURRENT (200).
  */
 import { benchApp, deployFirst, followRelease, historyEvents, say, startBench } from './harness.js';
+import { cpuSecondsByCommand } from './proc.js';
+
+/** The sandbox's own processes, by /proc command name, whose CPU the bench prints next to the worker's. */
+const SUBSTRATE = ['kube-apiserver', 'kube-controller', 'etcd'] as const;
 
 const cellsPerCluster = Number(process.env.BENCH_CELLS_PER_CLUSTER ?? 10);
 const perCell = Number(process.env.BENCH_PODS_PER_CELL ?? 500);
@@ -34,6 +39,8 @@ async function run(): Promise<void> {
 
     say(`release of ${pods} pods in ${groups} groups, ${maxConcurrent} at once, start latency ${latencyMs} ms`);
     const cpu0 = b.cpu();
+    const substrate0 = cpuSecondsByCommand(SUBSTRATE);
+    const bench0 = process.cpuUsage();
     const beats0 = await b.workerHeartbeats();
     const started = Date.now();
     const ref = await b.releases.startRelease({
@@ -46,6 +53,8 @@ async function run(): Promise<void> {
     const final = await followRelease(b, ref, pods, 'scale');
     const wallS = (Date.now() - started) / 1000;
     const cpu1 = b.cpu();
+    const substrate1 = cpuSecondsByCommand(SUBSTRATE);
+    const benchCpuS = cpuSince(bench0);
     const beats = (await b.workerHeartbeats()) - beats0;
     const history = await historyEvents(b, ref);
 
@@ -61,10 +70,18 @@ async function run(): Promise<void> {
     console.log(
       `  worker CPU ${(cpu1.worker - cpu0.worker).toFixed(1)} s (${((1000 * (cpu1.worker - cpu0.worker)) / pods).toFixed(1)} ms/pod), Temporal server CPU ${(cpu1.temporal - cpu0.temporal).toFixed(1)} s (${((1000 * (cpu1.temporal - cpu0.temporal)) / pods).toFixed(1)} ms/pod), peak worker RSS ${b.peakWorkerRssMiB().toFixed(0)} MiB`,
     );
+    console.log(
+      `  CPU of the rest: ${SUBSTRATE.map((c) => `${c} ${(substrate1.get(c)! - substrate0.get(c)!).toFixed(1)} s`).join(', ')}, bench process (simulated kubelets, traffic components) ${benchCpuS.toFixed(1)} s`,
+    );
     console.log(`  heartbeats of the pod steps to Temporal: ${beats} (${(beats / pods).toFixed(1)} per pod)`);
   } finally {
     await b.stop();
   }
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1e6;
 }
 
 run().catch((err: unknown) => {
