@@ -144,7 +144,10 @@ function freePort(): Promise<number> {
 /** The production worker entry point, in a process of its own (node itself, so its pid is the worker's). */
 function startWorkerProcess(sandbox: Sandbox, env: Record<string, string>): ChildProcess {
   const log = createWriteStream(WORKER_LOG);
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../worker/main.ts', import.meta.url))], {
+  // BENCH_WORKER_CPU_PROF=<dir>: V8 CPU profiles of the worker, one per thread (its workflow thread among them)
+  const profile = process.env.BENCH_WORKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF}`] : [];
+  const worker = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', worker], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: sandbox.temporalAddress,

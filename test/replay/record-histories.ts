@@ -127,6 +127,22 @@ try {
     const { runId } = await entity.describe();
     await save('app-entity-marks', { workflowId: entity.workflowId, runId }, { running: true });
   }
+  // the batch child workflows of a release whose pod fails and is retried on resume: one clean batch, and the
+  // batch of the failing pod (its lanes held, the failure signalled to the release, the retry)
+  if (wanted('batches')) {
+    w.failing.set('batches-rz00a-1', { pod: 'batches-rz00a-1', step: 'await-ready', reason: 'crash' });
+    const ref = await release('batches', { groups: 2, gate: { type: 'timed', seconds: 1 } });
+    await until(w.releases, ref, 'paused on the failing pod', (s) => s.state === 'paused');
+    w.failing.delete('batches-rz00a-1');
+    await w.releases.resume(ref, by);
+    await w.releases.result(ref);
+    const parent = await w.env.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory();
+    const children = (parent.events ?? []).flatMap((e) => {
+      const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+      return child?.workflowId ? [child] : [];
+    });
+    for (const [i, child] of children.entries()) await save(`batch-${i}`, { workflowId: child.workflowId!, runId: child.runId! });
+  }
 } finally {
   await w.stop();
 }
