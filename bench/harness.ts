@@ -39,6 +39,8 @@ export interface Bench {
   workerHeartbeats(): Promise<number>;
   /** Write requests at every API server so far, per "VERB resource/subresource". */
   writes(): Promise<Map<string, number>>;
+  /** Requests of every verb (reads and watches too) at every API server so far, per "VERB resource/subresource". */
+  requests(): Promise<Map<string, number>>;
   /** Waits until the API servers' write counters stop moving, and returns them. */
   quiescent(): Promise<Map<string, number>>;
   stop(): Promise<void>;
@@ -83,12 +85,13 @@ export async function startBench(
   const connection = await Connection.connect({ address: sandbox.temporalAddress });
   const client = new Client({ connection });
   const temporalPid = sandbox.temporalPid();
-  const snapshot = async () => {
+  const counted = async (verbs: 'writes' | 'all') => {
     const total = new Map<string, number>();
     for (const cluster of sandbox.clusterNames)
-      for (const [k, v] of writeCounts(await sandbox.apiServerMetrics(cluster))) total.set(k, (total.get(k) ?? 0) + v);
+      for (const [k, v] of requestCounts(await sandbox.apiServerMetrics(cluster), verbs)) total.set(k, (total.get(k) ?? 0) + v);
     return total;
   };
+  const snapshot = () => counted('writes');
   return {
     sandbox,
     client,
@@ -101,6 +104,7 @@ export async function startBench(
     workerWrites: () => workerCounter(metricsPort, 'barista_kube_requests_total', (l) => !l.includes('verb="GET"')),
     workerHeartbeats: () => workerCounter(metricsPort, 'barista_detached_heartbeats_total'),
     writes: snapshot,
+    requests: () => counted('all'),
     async quiescent() {
       let last = await snapshot();
       for (;;) {
@@ -165,13 +169,13 @@ function startWorkerProcess(sandbox: Sandbox, env: Record<string, string>): Chil
   return child;
 }
 
-/** Sum of apiserver_request_total for write verbs, per "verb resource/subresource". */
-function writeCounts(metrics: string): Map<string, number> {
+/** Sum of apiserver_request_total for write verbs (or all), per "verb resource/subresource". */
+function requestCounts(metrics: string, verbs: 'writes' | 'all'): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of metrics.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? '';
-    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(verb)) continue;
+    if (verbs === 'writes' && !['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(verb)) continue;
     const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? '';
     const sub = /subresource="([^"]*)"/.exec(line)?.[1] ?? '';
     const key = `${verb} ${resource}${sub ? `/${sub}` : ''}`;
@@ -180,7 +184,7 @@ function writeCounts(metrics: string): Map<string, number> {
   return counts;
 }
 
-/** Writes between two snapshots, largest first. */
+/** Requests (or writes) between two snapshots, largest first. */
 export function writesBetween(before: Map<string, number>, after: Map<string, number>): [string, number][] {
   return [...after]
     .map(([k, v]) => [k, v - (before.get(k) ?? 0)] as [string, number])

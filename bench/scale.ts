@@ -6,7 +6,7 @@
  * Env: BENCH_CELLS_PER_CLUSTER (10), BENCH_PODS_PER_CELL (500), BENCH_LATENCY_MS (100), BENCH_GROUPS (5),
  * BENCH_MAX_CONCURRENT (200).
  */
-import { benchApp, deployFirst, followRelease, historyEvents, say, startBench } from './harness.js';
+import { benchApp, deployFirst, followRelease, historyEvents, say, startBench, writesBetween } from './harness.js';
 import { cpuSecondsByCommand } from './proc.js';
 
 /** The sandbox's own processes, by /proc command name, whose CPU the bench prints next to the worker's. */
@@ -41,6 +41,7 @@ async function run(): Promise<void> {
     const cpu0 = b.cpu();
     const substrate0 = cpuSecondsByCommand(SUBSTRATE);
     const bench0 = process.cpuUsage();
+    const requests0 = await b.requests();
     const beats0 = await b.workerHeartbeats();
     const started = Date.now();
     const ref = await b.releases.startRelease({
@@ -55,6 +56,7 @@ async function run(): Promise<void> {
     const cpu1 = b.cpu();
     const substrate1 = cpuSecondsByCommand(SUBSTRATE);
     const benchCpuS = cpuSince(bench0);
+    const requests = writesBetween(requests0, await b.requests());
     const beats = (await b.workerHeartbeats()) - beats0;
     const history = await historyEvents(b, ref);
 
@@ -72,6 +74,13 @@ async function run(): Promise<void> {
     );
     console.log(
       `  CPU of the rest: ${SUBSTRATE.map((c) => `${c} ${(substrate1.get(c)! - substrate0.get(c)!).toFixed(1)} s`).join(', ')}, bench process (simulated kubelets, traffic components) ${benchCpuS.toFixed(1)} s`,
+    );
+    const perPod = (n: number) => (n / pods).toFixed(2);
+    console.log(
+      `  API server requests per pod, all clients: ${perPod(requests.reduce((n, [, v]) => n + v, 0))}; most: ${requests
+        .slice(0, 8)
+        .map(([k, v]) => `${k} ${perPod(v)}`)
+        .join(', ')}`,
     );
     console.log(`  heartbeats of the pod steps to Temporal: ${beats} (${(beats / pods).toFixed(1)} per pod)`);
   } finally {
