@@ -56,3 +56,45 @@ test('the shared pod watch delivers changes although the wait that started it wa
   );
   await core.deleteNamespace({ name: namespace });
 });
+
+test('listing by App and cell follows pods created, relabelled and deleted on the API server', async () => {
+  const kc = sandbox.kubeConfig('kc3');
+  const core = makeApiClient(kc, CoreV1Api);
+  const namespace = uniqueName('podindex');
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const create = (name: string, app: string, cell: string) =>
+    core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name, labels: { [LABELS.managedBy]: 'barista', [LABELS.app]: app, [LABELS.cell]: cell } },
+        spec: { containers: [{ name: 'app', image: 'registry.local/x:1' }], nodeSelector: { 'barista.dev/none': 'none' } },
+      },
+    });
+  const own = new PodCache(kc, core);
+  try {
+    await own.synced();
+    await Promise.all([create('a-0', 'a', 'rz1'), create('a-1', 'a', 'rz1'), create('a-2', 'a', 'rz2'), create('b-0', 'b', 'rz1')]);
+    const names = (labels: Record<string, string>) =>
+      own
+        .list(namespace, labels)
+        .map((p) => p.metadata?.name)
+        .sort()
+        .join(',');
+    const listed = (labels: Record<string, string>, want: string) =>
+      eventually(`${JSON.stringify(labels)} lists ${want}`, async () => (names(labels) === want ? true : undefined), 15_000);
+    await listed({ [LABELS.app]: 'a', [LABELS.cell]: 'rz1' }, 'a-0,a-1');
+    await listed({ [LABELS.app]: 'a' }, 'a-0,a-1,a-2');
+
+    await core.patchNamespacedPod(
+      { namespace, name: 'a-1', body: { metadata: { labels: { [LABELS.cell]: 'rz2' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await core.deleteNamespacedPod({ namespace, name: 'a-0', gracePeriodSeconds: 0 });
+    await listed({ [LABELS.app]: 'a', [LABELS.cell]: 'rz1' }, '');
+    await listed({ [LABELS.app]: 'a', [LABELS.cell]: 'rz2' }, 'a-1,a-2');
+    await listed({ [LABELS.app]: 'b', [LABELS.cell]: 'rz1' }, 'b-0');
+  } finally {
+    await own.stop();
+    await core.deleteNamespace({ name: namespace });
+  }
+});
