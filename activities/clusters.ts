@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../domain/failures.js';
 import { makeApiClient } from '../worker/kube/api-client.js';
 import { PodCache } from '../worker/kube/pod-cache.js';
+import { WorkloadWatch } from '../worker/kube/workload-watch.js';
 
 export interface ClusterClient {
   name: string;
@@ -12,6 +13,8 @@ export interface ClusterClient {
   apps: AppsV1Api;
   /** The worker's one watch of Barista's pods in this cluster, shared by every wait (worker/kube/pod-cache.ts). */
   pods?: PodCache;
+  /** The worker's one watch of Barista's StatefulSets here: when a waiting step reads its workload again. */
+  workloads?: WorkloadWatch;
 }
 
 /**
@@ -38,13 +41,14 @@ export class Clusters {
   constructor(source: string | ReadonlyMap<string, KubeConfig>) {
     for (const [name, kc] of typeof source === 'string' ? kubeConfigsByContext(source) : source) {
       const core = makeApiClient(kc, CoreV1Api);
-      this.clients.set(name, { name, kc, core, apps: makeApiClient(kc, AppsV1Api), pods: new PodCache(kc, core) });
+      const apps = makeApiClient(kc, AppsV1Api);
+      this.clients.set(name, { name, kc, core, apps, pods: new PodCache(kc, core), workloads: new WorkloadWatch(kc, apps) });
     }
   }
 
-  /** Ends the shared pod watches (with the worker). */
+  /** Ends the shared pod and workload watches (with the worker). */
   async stop(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.pods?.stop()));
+    await Promise.all([...this.clients.values()].flatMap((c) => [c.pods?.stop(), c.workloads?.stop()]));
   }
 
   names(): string[] {

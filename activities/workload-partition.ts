@@ -1,4 +1,4 @@
-import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { partitionFor, ordinalOf } from '../domain/partition.js';
 import { workloadName } from '../domain/index.js';
 import type { ClusterClient } from './clusters.js';
@@ -25,14 +25,45 @@ export async function readUpdateRevision(client: ClusterClient, ref: WorkloadRef
       .readNamespacedStatefulSet({ name, namespace: ref.namespace })
       .catch((err: unknown) => rethrowKubeError(err, `reading StatefulSet ${ref.namespace}/${name}`));
     const templateRevision = set.spec?.template.metadata?.labels?.[LABELS.revision];
-    const observed = (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1);
-    if (templateRevision === String(revision) && observed && set.status?.updateRevision) return set.status.updateRevision;
+    if (atRevision(set, revision)) return set.status!.updateRevision!;
     if (Date.now() >= deadline)
       throw new Error(
-        `StatefulSet ${ref.namespace}/${name} is not yet at revision ${revision} (template at ${templateRevision ?? '-'}, observed: ${observed})`,
+        `StatefulSet ${ref.namespace}/${name} is not yet at revision ${revision} (template at ${templateRevision ?? '-'}, observed: ${observed(set)})`,
       );
-    await new Promise((r) => setTimeout(r, 250));
+    await untilWorkload(client, ref, name, (s) => atRevision(s, revision), deadline);
   }
+}
+
+function observed(set: V1StatefulSet): boolean {
+  return (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1);
+}
+
+function atRevision(set: V1StatefulSet, revision: number): boolean {
+  return set.spec?.template.metadata?.labels?.[LABELS.revision] === String(revision) && observed(set) && !!set.status?.updateRevision;
+}
+
+/** Between two reads of a workload a step waits at least this long, and without a shared watch exactly this long. */
+const REREAD_MIN_MS = 250;
+/** With a shared watch, at most this long: the watch says when the workload is worth reading again. */
+const REREAD_MAX_MS = 2_000;
+
+/**
+ * Waits before a step reads its workload again: until the shared workload watch shows `ready` (at most
+ * REREAD_MAX_MS, and not past `deadline`), and at least REREAD_MIN_MS. The step then reads the workload from the
+ * API server itself: the watch only spares it reading every 250 ms while it waits.
+ */
+async function untilWorkload(
+  client: ClusterClient,
+  ref: WorkloadRef,
+  name: string,
+  ready: (set: V1StatefulSet) => boolean,
+  deadline: number,
+): Promise<void> {
+  const started = Date.now();
+  const maxMs = Math.max(0, Math.min(REREAD_MAX_MS, deadline - started));
+  if (client.workloads && maxMs > REREAD_MIN_MS) await client.workloads.until(ref.namespace, name, ready, maxMs);
+  const waited = Date.now() - started;
+  if (waited < REREAD_MIN_MS) await new Promise((r) => setTimeout(r, REREAD_MIN_MS - waited));
 }
 
 /** How long a pod waits for its workload's controller to catch up before the attempt fails (and is retried). */
@@ -87,11 +118,11 @@ export async function ensurePartition(client: ClusterClient, ref: WorkloadRef, u
     // moved, and raising the partition then would have the controller recreate it at the old revision
     if (wanted >= current) return current;
     const moved = [...revisions.values()].filter((r) => r === updateRevision).length;
-    const seen = (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1) && (set.status?.updatedReplicas ?? 0) >= moved;
-    if (!seen) {
+    const seen = (s: V1StatefulSet) => observed(s) && (s.status?.updatedReplicas ?? 0) >= moved;
+    if (!seen(set)) {
       if (Date.now() >= catchUpBy)
         throw new Error(`the StatefulSet controller has not seen the moved pods of ${ref.namespace}/${name} yet (${moved} moved)`);
-      await new Promise((r) => setTimeout(r, 250));
+      await untilWorkload(client, ref, name, seen, catchUpBy);
       continue;
     }
     // lowered, or moved by another pod step meanwhile: read again; the loop ends once nothing is left to lower

@@ -77,7 +77,8 @@ export async function startBench(
   const interrupted = (signal: NodeJS.Signals) => {
     say(`${signal}: stopping the worker and the sandbox`);
     worker.kill('SIGTERM');
-    setTimeout(() => worker.kill('SIGKILL'), 15_000).unref();
+    // not unref'd: a worker still draining its activities must not outlive the bench, nor keep the sandbox up
+    setTimeout(() => worker.kill('SIGKILL'), 15_000);
     void exited.then(() => sandbox.stop()).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
