@@ -214,7 +214,9 @@ export async function deployFirst(b: Bench, spec: ReturnType<typeof benchApp>): 
     tenant: spec.tenant,
     revision,
     requestedBy: 'bench',
-    strategy: { groups: 1, maxConcurrentPods: 1000 },
+    // setup, not measured: thousands of pods created at once wait for the simulated kubelets (one per cluster, where
+    // a real cluster has one per node) longer than the default pod budget of 300 s
+    strategy: { groups: 1, maxConcurrentPods: 1000, podTimeoutSeconds: 3600 },
   });
   await followRelease(b, ref, spec.placement.cells.length * spec.replicasPerCell, `first deployment of ${spec.name}`);
 }
