@@ -4,7 +4,6 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
-  patched,
   setHandler,
 } from '@temporalio/workflow';
 import { FailureTypes } from '../domain/failures.js';
@@ -69,19 +68,10 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
   };
   const held = () => control.paused || (heldAt !== undefined && control.resumeCount <= heldAt);
   const routes = routesOf(input.agentClusters);
-  /**
-   * v2: fewer promises per pod. The SDK captures a stack trace for every promise a workflow creates
-   * (sdk-typescript#1587), which was most of a batch's CPU: a pod's step now races its cluster's loss only in
-   * disaster mode (the only mode that loses clusters), and a pod free to go does not wait on a condition first.
-   * Batches started before keep the old path: its promises order the lanes' commands.
-   */
-  const lean = patched('lean-pod-steps');
-  const disaster = input.control.lost !== undefined;
 
   async function releasePod(pod: PodStatus): Promise<void> {
-    const free = () => !held() || control.stop || skipped(pod) || lost(pod);
     for (;;) {
-      if (!lean || !free()) await condition(free);
+      await condition(() => !held() || control.stop || skipped(pod) || lost(pod));
       if (lost(pod)) return giveUp(pod);
       if (control.stop) return;
       if (skipped(pod) && !input.rollingBack) {
@@ -94,7 +84,7 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
       delete pod.step;
       delete pod.error;
       try {
-        const step = () =>
+        const result = await unlessLost(pod, () =>
           forCluster(routes, pod.cluster)
             .waits(input.podTimeoutSeconds)
             .ensurePodReleased({
@@ -110,8 +100,8 @@ export async function releaseBatch(input: ReleaseBatchInput): Promise<ReleaseBat
               mode: input.mode,
               podTimeoutSeconds: input.podTimeoutSeconds,
               ...(input.budget ? { budget: input.budget } : {}),
-            });
-        const result = lean && !disaster ? await step() : await unlessLost(pod, step);
+            }),
+        );
         if (result === 'lost') return giveUp(pod);
         const changed = pod.changed || result.changed;
         Object.assign(pod, {
