@@ -185,8 +185,8 @@ function requestCounts(metrics: string, verbs: 'writes' | 'all'): Map<string, nu
   return counts;
 }
 
-/** Requests (or writes) between two snapshots, largest first. */
-export function writesBetween(before: Map<string, number>, after: Map<string, number>): [string, number][] {
+/** Request counts (writes, or all requests) between two snapshots, largest first. */
+export function countsBetween(before: Map<string, number>, after: Map<string, number>): [string, number][] {
   return [...after]
     .map(([k, v]) => [k, v - (before.get(k) ?? 0)] as [string, number])
     .filter(([, v]) => v > 0)

@@ -12,7 +12,7 @@
  */
 import type { ReleaseRef } from '../api/release-client.js';
 import type { ReleaseStatus } from '../workflows/release-status.js';
-import { benchApp, deployFirst, followRelease, historyEvents, say, startBench, writesBetween, type Bench } from './harness.js';
+import { benchApp, deployFirst, followRelease, historyEvents, say, startBench, countsBetween, type Bench } from './harness.js';
 import { deployNative, updateNative } from './native.js';
 
 const perCell = Number(process.env.BENCH_PODS_PER_CELL ?? 50);
@@ -54,7 +54,7 @@ async function measure(
   const cpu1 = b.cpu();
   const own = (await b.workerWrites()) - own0;
   const heartbeats = (await b.workerHeartbeats()) - beats0;
-  const writes = writesBetween(before, await b.writes());
+  const writes = countsBetween(before, await b.writes());
   const history = ref ? await historyEvents(b, ref) : undefined;
   const events = history
     ? `${history.parent} + ${history.children.reduce((n, c) => n + c, 0)} in ${history.children.length} batches`

@@ -6,7 +6,7 @@
  * Env: BENCH_CELLS_PER_CLUSTER (10), BENCH_PODS_PER_CELL (500), BENCH_LATENCY_MS (100), BENCH_GROUPS (5),
  * BENCH_MAX_CONCURRENT (200).
  */
-import { benchApp, deployFirst, followRelease, historyEvents, say, startBench, writesBetween } from './harness.js';
+import { benchApp, deployFirst, followRelease, historyEvents, say, startBench, countsBetween } from './harness.js';
 import { cpuSecondsByCommand } from './proc.js';
 
 /** The sandbox's own processes, by /proc command name, whose CPU the bench prints next to the worker's. */
@@ -56,7 +56,7 @@ async function run(): Promise<void> {
     const cpu1 = b.cpu();
     const substrate1 = cpuSecondsByCommand(SUBSTRATE);
     const benchCpuS = cpuSince(bench0);
-    const requests = writesBetween(requests0, await b.requests());
+    const requests = countsBetween(requests0, await b.requests());
     const beats = (await b.workerHeartbeats()) - beats0;
     const history = await historyEvents(b, ref);
 
