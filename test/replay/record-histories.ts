@@ -14,6 +14,7 @@ import { appEntityId } from '../../workflows/app-entity.js';
 import { appQuery, driftMemorySignal, markRevisionUpdate, releaseCompletedSignal, upsertAppUpdate } from '../../workflows/definitions.js';
 import { appSpec } from '../support/app-spec.js';
 import { startWorkflowTestEnv, until } from '../workflow/workflow-env.js';
+import { recordedWorkflowIds, WORKFLOW_IDS_FILE } from './workflow-ids.js';
 
 const prefix = process.argv[2];
 if (!prefix || !/^v\d+$/.test(prefix)) throw new Error('usage: record-histories.ts v<N>');
@@ -29,12 +30,21 @@ async function release(name: string, o: { revisions?: number; replicas?: number;
   const strategy = { groups: o.groups, gate: o.gate ?? { type: 'manual' }, ...(o.onFailure ? { onFailure: o.onFailure } : {}) };
   return w.releases.startRelease({ app: name, tenant: 'acme', requestedBy: 'alice', strategy });
 }
-/** Saves the history of `ref`, once it has ended (unless `running`: as it is now, without waiting). */
-async function save(name: string, ref: ReleaseRef, o: { running?: boolean } = {}) {
+/**
+ * Saves the history of `ref`, once it has ended (unless `running`: as it is now, without waiting). `keepId`: the
+ * workflow's decisions depend on its own id (a release names its batch children after it), so the replay needs it.
+ */
+async function save(name: string, ref: ReleaseRef, o: { running?: boolean; keepId?: boolean } = {}) {
   if (!o.running) await w.releases.result(ref).catch(() => undefined);
   const history = await w.env.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory();
-  writeFileSync(`${dir}${prefix}-${name}.json`, historyToJSON(history));
-  console.log(`recorded ${prefix}-${name}.json (${history.events?.length} events)`);
+  const file = `${prefix}-${name}.json`;
+  writeFileSync(`${dir}${file}`, historyToJSON(history));
+  if (o.keepId) {
+    const ids = recordedWorkflowIds();
+    ids[file] = ref.workflowId;
+    writeFileSync(`${dir}${WORKFLOW_IDS_FILE}`, `${JSON.stringify(ids, null, 2)}\n`);
+  }
+  console.log(`recorded ${file} (${history.events?.length} events)`);
 }
 const atGate = (group: number) => (s: { state: string; gates: { group: number; state: string }[] }) =>
   s.state === 'waiting-approval' && s.gates.find((g) => g.group === group)?.state === 'waiting';
@@ -111,7 +121,6 @@ try {
     await w.registerApp('app-entity-marks', { revisions: 3 });
     const entity = w.env.client.workflow.getHandle(appEntityId('acme', 'app-entity-marks'));
     await entity.executeUpdate(markRevisionUpdate, { args: [{ revision: 3, verdict: 'bad', reason: 'crash loop', by: 'alice' }] });
-    // (its history is not kept: its batches' child ids derive from the release's id, which a replay by file name lacks)
     const named = await w.releases.startRelease({
       app: 'app-entity-marks',
       tenant: 'acme',
@@ -135,7 +144,7 @@ try {
     await until(w.releases, ref, 'paused on the failing pod', (s) => s.state === 'paused');
     w.failing.delete('batches-rz00a-1');
     await w.releases.resume(ref, by);
-    await w.releases.result(ref);
+    await save('batches', ref, { keepId: true });
     const parent = await w.env.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory();
     const children = (parent.events ?? []).flatMap((e) => {
       const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;

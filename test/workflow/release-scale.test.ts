@@ -101,6 +101,12 @@ test('a failed pod in one batch pauses every batch of its group; resume retries 
     const live = await Promise.all(paused.batches!.map((b) => w.env.client.workflow.getHandle(b.workflowId).query(batchStatusQuery)));
     expect(live.flat().find((p) => p.name === failing)).toMatchObject({ state: 'failed', step: 'await-ready', revision: 2 });
     expect(live.flat()).toHaveLength(600);
+    // a batch's workflow task may replay a thousand events on a busy worker: the release and its batches get
+    // RELEASE_WORKFLOW_TASK_TIMEOUT (60 s), not Temporal's 10 s, which under load set off a cascade of replays
+    const taskTimeout = async (id: string, run?: string) =>
+      Number((await historyOf(id, run))[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout?.seconds);
+    const timeouts = await Promise.all([taskTimeout(ref.workflowId, ref.runId), ...paused.batches!.map((b) => taskTimeout(b.workflowId))]);
+    expect(timeouts).toEqual([60, 60, 60, 60]);
 
     w.failing.delete(failing);
     await w.releases.resume(ref, { by: 'carol' });
