@@ -45,6 +45,7 @@ async function save(name: string, ref: ReleaseRef, o: { running?: boolean; keepI
     writeFileSync(`${dir}${WORKFLOW_IDS_FILE}`, `${JSON.stringify(ids, null, 2)}\n`);
   }
   console.log(`recorded ${file} (${history.events?.length} events)`);
+  return history;
 }
 const atGate = (group: number) => (s: { state: string; gates: { group: number; state: string }[] }) =>
   s.state === 'waiting-approval' && s.gates.find((g) => g.group === group)?.state === 'waiting';
@@ -144,8 +145,7 @@ try {
     await until(w.releases, ref, 'paused on the failing pod', (s) => s.state === 'paused');
     w.failing.delete('batches-rz00a-1');
     await w.releases.resume(ref, by);
-    await save('batches', ref, { keepId: true });
-    const parent = await w.env.client.workflow.getHandle(ref.workflowId, ref.runId).fetchHistory();
+    const parent = await save('batches', ref, { keepId: true });
     const children = (parent.events ?? []).flatMap((e) => {
       const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
       return child?.workflowId ? [child] : [];
